@@ -1,0 +1,2 @@
+-- Revert: drop the notification_configurations table.
+DROP TABLE IF EXISTS notification_configurations;
