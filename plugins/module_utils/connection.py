@@ -1,0 +1,172 @@
+"""The one way schemagate connects to MySQL/MariaDB.
+
+Options are named as ``ansible.mysql``/``community.mysql`` name them so users can
+reuse their ``module_defaults``. The password is handed to the driver in memory:
+it never reaches argv, a log line or an error message.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Dict, Mapping, Optional
+
+from .errors import SchemagateError
+
+try:
+    import pymysql
+    from pymysql.err import MySQLError
+except ImportError:  # reported by modules through missing_required_lib
+    pymysql = None
+
+    class MySQLError(Exception):  # type: ignore[no-redef]
+        """Stand-in so except clauses stay valid without the driver."""
+
+
+PYMYSQL_MISSING = pymysql is None
+
+# Shared by every module; the matching documentation is the doc fragment
+# schemagate.mysql.connection.
+CONNECTION_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
+    "login_host": {"type": "str"},
+    "login_user": {"type": "str"},
+    "login_password": {"type": "str", "no_log": True},
+    "login_port": {"type": "int"},
+    "login_unix_socket": {"type": "str"},
+    "config_file": {"type": "path"},
+    "ca_cert": {"type": "path", "aliases": ["ssl_ca"]},
+    "client_cert": {"type": "path", "aliases": ["ssl_cert"]},
+    "client_key": {"type": "path", "aliases": ["ssl_key"]},
+    "check_hostname": {"type": "bool"},
+    "connect_timeout": {"type": "int", "default": 30},
+}
+
+_IDENTIFIER = re.compile(r"^[A-Za-z0-9_$]{1,64}$")
+
+# MySQL error codes that mean "your connection settings are wrong".
+_ACCESS_DENIED = 1045
+_UNKNOWN_DATABASE = 1049
+_CANT_CONNECT = 2003
+_CANT_CONNECT_SOCKET = 2002
+_UNKNOWN_HOST = 2005
+
+
+@dataclass(frozen=True)
+class ConnectionParams:
+    host: Optional[str] = None
+    user: Optional[str] = None
+    password: Optional[str] = None
+    port: Optional[int] = None
+    unix_socket: Optional[str] = None
+    config_file: Optional[str] = None
+    ca_cert: Optional[str] = None
+    client_cert: Optional[str] = None
+    client_key: Optional[str] = None
+    check_hostname: Optional[bool] = None
+    connect_timeout: int = 30
+
+    @classmethod
+    def from_module_params(cls, params: Mapping[str, Any]) -> "ConnectionParams":
+        return cls(
+            host=params.get("login_host"),
+            user=params.get("login_user"),
+            password=params.get("login_password"),
+            port=params.get("login_port"),
+            unix_socket=params.get("login_unix_socket"),
+            config_file=params.get("config_file"),
+            ca_cert=params.get("ca_cert"),
+            client_cert=params.get("client_cert"),
+            client_key=params.get("client_key"),
+            check_hostname=params.get("check_hostname"),
+            connect_timeout=params.get("connect_timeout") or 30,
+        )
+
+    def describe(self) -> str:
+        """Where we connect, for messages (never the password)."""
+        if self.unix_socket:
+            where = f"socket {self.unix_socket}"
+        else:
+            where = f"{self.host or 'localhost'}:{self.port or 3306}"
+        return f"{self.user or '(user from config)'}@{where}"
+
+
+def validate_identifier(name: str, what: str = "identifier") -> str:
+    """Accept plain MySQL identifiers only, so names can be quoted safely everywhere."""
+    if not isinstance(name, str) or not _IDENTIFIER.match(name):
+        raise SchemagateError(
+            f"Invalid {what} {name!r}: use 1-64 letters, digits, '_' or '$' "
+            "(no quotes, backticks, spaces or dots)."
+        )
+    return name
+
+
+def quote_identifier(name: str, what: str = "identifier") -> str:
+    return f"`{validate_identifier(name, what)}`"
+
+
+def connect(params: ConnectionParams, database: Optional[str] = None, autocommit: bool = True) -> Any:
+    """Open a pymysql connection; raise SchemagateError with a one-line cause."""
+    if pymysql is None:
+        raise SchemagateError("The PyMySQL driver is missing: pip install PyMySQL on the host that runs the module.")
+    if database is not None:
+        validate_identifier(database, "database name")
+    kwargs: Dict[str, Any] = {
+        "connect_timeout": params.connect_timeout,
+        "autocommit": autocommit,
+        "charset": "utf8mb4",
+        "database": database,
+    }
+    for key, value in (
+        ("host", params.host),
+        ("user", params.user),
+        ("password", params.password),
+        ("port", params.port),
+        ("unix_socket", params.unix_socket),
+    ):
+        if value is not None:
+            kwargs[key] = value
+    if params.config_file:
+        kwargs["read_default_file"] = params.config_file
+        kwargs["read_default_group"] = "client"
+    ssl: Dict[str, Any] = {}
+    if params.ca_cert:
+        ssl["ca"] = params.ca_cert
+    if params.client_cert:
+        ssl["cert"] = params.client_cert
+    if params.client_key:
+        ssl["key"] = params.client_key
+    if params.check_hostname is not None and ssl:
+        ssl["check_hostname"] = params.check_hostname
+    if ssl:
+        kwargs["ssl"] = ssl
+    try:
+        return pymysql.connect(**kwargs)
+    except MySQLError as exc:
+        raise connection_error(exc, params, database) from None
+    except (OSError, ValueError) as exc:  # unreadable config file, bad certificate path...
+        raise SchemagateError(f"Cannot connect to {params.describe()}: {exc}") from None
+
+
+def connection_error(exc: BaseException, params: ConnectionParams, database: Optional[str]) -> SchemagateError:
+    code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+    where = params.describe()
+    if code == _ACCESS_DENIED:
+        return SchemagateError(f"Access denied for {where}: check login_user and login_password (or config_file).")
+    if code == _UNKNOWN_DATABASE:
+        return SchemagateError(f"Unknown database {database!r} on {where}: check the database name.")
+    if code in (_CANT_CONNECT, _CANT_CONNECT_SOCKET, _UNKNOWN_HOST):
+        return SchemagateError(
+            f"Cannot reach the MySQL server at {where}: check login_host/login_port/login_unix_socket "
+            "and that the server is running."
+        )
+    return SchemagateError(f"Cannot connect to {where}: {error_text(exc)}")
+
+
+def error_text(exc: BaseException) -> str:
+    """'(code) message' of a driver error on one line."""
+    if len(exc.args) >= 2 and isinstance(exc.args[0], int):
+        return f"({exc.args[0]}) {' '.join(str(exc.args[1]).split())}"
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def error_code(exc: BaseException) -> Optional[int]:
+    return exc.args[0] if exc.args and isinstance(exc.args[0], int) else None

@@ -1,0 +1,125 @@
+"""Everything that differs between MariaDB and MySQL 8, in one place.
+
+Callers ask the ServerInfo for a tool name or a normalisation instead of
+testing the flavour themselves, so supporting another version means editing
+this file only.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Optional, Tuple
+
+MARIADB = "mariadb"
+MYSQL = "mysql"
+
+_INT_WIDTH = re.compile(r"\b(tinyint|smallint|mediumint|int|bigint)\(\d+\)")
+_VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+)")
+_JSON_CHECK = re.compile(r"^json_valid\(`?([^`()]+)`?\)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    flavor: str  # MARIADB or MYSQL
+    version: Tuple[int, int, int]
+    version_string: str
+
+    @property
+    def is_mariadb(self) -> bool:
+        return self.flavor == MARIADB
+
+    @property
+    def label(self) -> str:
+        return f"{'MariaDB' if self.is_mariadb else 'MySQL'} {'.'.join(map(str, self.version))}"
+
+    # --- client tools -------------------------------------------------------
+    @property
+    def dump_tools(self) -> Tuple[str, ...]:
+        """Dump programs to look for, preferred first (MariaDB 11 drops the mysql* names)."""
+        return ("mariadb-dump", "mysqldump") if self.is_mariadb else ("mysqldump",)
+
+    @property
+    def client_tools(self) -> Tuple[str, ...]:
+        return ("mariadb", "mysql") if self.is_mariadb else ("mysql",)
+
+    # --- catalog normalisation ---------------------------------------------
+    @property
+    def has_native_json(self) -> bool:
+        """MySQL stores JSON natively; MariaDB's JSON is LONGTEXT + a json_valid() CHECK."""
+        return not self.is_mariadb
+
+    def json_check_column(self, check_clause: str) -> Optional[str]:
+        """The column a MariaDB JSON-alias CHECK guards, or None for any other check."""
+        match = _JSON_CHECK.match(check_clause.strip())
+        return match.group(1) if match else None
+
+    @property
+    def supports_instant_add_column(self) -> bool:
+        """ALGORITHM=INSTANT for ADD COLUMN: MariaDB 10.3+, MySQL 8.0.12+ (any position from 8.0.29)."""
+        if self.is_mariadb:
+            return self.version >= (10, 3, 0)
+        return self.version >= (8, 0, 12)
+
+    @property
+    def supports_check_constraints(self) -> bool:
+        return self.version >= ((10, 2, 1) if self.is_mariadb else (8, 0, 16))
+
+
+def parse_server(version_string: str, version_comment: str = "") -> ServerInfo:
+    """Classify a server from ``SELECT VERSION(), @@version_comment``."""
+    text = f"{version_string} {version_comment}".lower()
+    flavor = MARIADB if "mariadb" in text else MYSQL
+    match = _VERSION.match(version_string)
+    version = tuple(int(p) for p in match.groups()) if match else (0, 0, 0)
+    return ServerInfo(flavor=flavor, version=version, version_string=version_string)  # type: ignore[arg-type]
+
+
+def detect_server(conn: Any) -> ServerInfo:
+    with conn.cursor() as cur:
+        cur.execute("SELECT VERSION(), @@version_comment")
+        version_string, comment = cur.fetchone()
+    return parse_server(str(version_string), str(comment or ""))
+
+
+def normalize_column_type(column_type: str) -> str:
+    """Drop integer display widths (MySQL 8 style), keeping tinyint(1), the boolean type."""
+    lowered = column_type.lower()
+    return _INT_WIDTH.sub(lambda m: m.group(0) if m.group(0) == "tinyint(1)" else m.group(1), lowered)
+
+
+def normalize_default(default: Optional[str], extra: str, server: ServerInfo) -> Optional[str]:
+    """A column default as one canonical string (or None), whatever the server reports.
+
+    MariaDB quotes literals (``'pending'``) and reports a nullable column without
+    default as the string ``NULL``; MySQL reports literals bare and marks
+    expressions with DEFAULT_GENERATED in EXTRA.
+    """
+    if default is None:
+        return None
+    if server.is_mariadb:
+        if default == "NULL":
+            return None
+        if len(default) >= 2 and default[0] == default[-1] == "'":
+            return default[1:-1].replace("''", "'").replace("\\\\", "\\")
+        return _canonical_expression(default)
+    if "default_generated" in extra.lower():
+        return _canonical_expression(default)
+    return default
+
+
+def normalize_extra(extra: str) -> Optional[str]:
+    """EXTRA without MySQL's DEFAULT_GENERATED marker, lower-case; None when empty."""
+    cleaned = re.sub(r"\bdefault_generated\b", "", extra.lower()).strip()
+    cleaned = _canonical_expression(cleaned) if cleaned else ""
+    return cleaned or None
+
+
+def _canonical_expression(expr: str) -> str:
+    lowered = expr.strip().lower()
+    return re.sub(r"\bcurrent_timestamp\b(?!\()", "current_timestamp()", lowered)
+
+
+def normalize_fk_rule(rule: str) -> str:
+    """InnoDB enforces NO ACTION exactly as RESTRICT; MySQL reports NO ACTION where MariaDB says RESTRICT."""
+    rule = rule.upper()
+    return "RESTRICT" if rule == "NO ACTION" else rule

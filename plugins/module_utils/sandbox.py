@@ -1,0 +1,361 @@
+"""A private MariaDB/MySQL instance for demos and tests: its own datadir, port and socket.
+
+It never touches the system server: no service manager, no /etc/mysql, no
+port 3306. Everything lives under one directory (``.sandbox/`` by default):
+the datadir, the socket, the pid file, the error log and two 0600 option files
+with generated passwords (``admin.cnf`` for set-up, ``deploy.cnf`` for the
+least-privileged deploy account the playbooks use).
+"""
+from __future__ import annotations
+
+import getpass
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional
+
+from .connection import ConnectionParams, MySQLError, connect, error_text, quote_identifier
+from .errors import SchemagateError
+from .sample_data import SampleScale, seed_base_data
+from .sql_script import split_statements
+
+SERVER_BINARIES = ("mariadbd", "mysqld")
+SBIN_DIRS = ("/usr/sbin", "/usr/local/sbin", "/usr/libexec")
+ADMIN_USER = "schemagate_admin"
+DEPLOY_USER = "schemagate_deploy"
+
+# What the deploy account may do on production: DML and DDL for migrations, plus
+# what a consistent dump needs. Not SUPER, not GRANT OPTION, nothing global but PROCESS.
+DEPLOY_DATABASE_PRIVILEGES = (
+    "SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX, REFERENCES, "
+    "CREATE TEMPORARY TABLES, LOCK TABLES, CREATE VIEW, SHOW VIEW, TRIGGER, EVENT, "
+    "CREATE ROUTINE, ALTER ROUTINE, EXECUTE"
+)
+# PROCESS lets a run name the sessions that block its DDL (information_schema.INNODB_TRX).
+DEPLOY_GLOBAL_PRIVILEGES = "PROCESS"
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    root: str
+    port: int = 3417
+    buffer_pool: str = "1G"
+
+    @property
+    def datadir(self) -> str:
+        return os.path.join(self.root, "data")
+
+    @property
+    def socket(self) -> str:
+        return os.path.join(self.root, "mysqld.sock")
+
+    @property
+    def pid_file(self) -> str:
+        return os.path.join(self.root, "mysqld.pid")
+
+    @property
+    def error_log(self) -> str:
+        return os.path.join(self.root, "error.log")
+
+    @property
+    def admin_cnf(self) -> str:
+        return os.path.join(self.root, "admin.cnf")
+
+    @property
+    def deploy_cnf(self) -> str:
+        return os.path.join(self.root, "deploy.cnf")
+
+    def admin_params(self) -> ConnectionParams:
+        return ConnectionParams(config_file=self.admin_cnf, unix_socket=self.socket)
+
+    def deploy_params(self) -> ConnectionParams:
+        return ConnectionParams(config_file=self.deploy_cnf)
+
+
+def find_server_binary() -> Optional[str]:
+    for name in SERVER_BINARIES:
+        found = shutil.which(name)
+        if found:
+            return found
+        for directory in SBIN_DIRS:
+            candidate = os.path.join(directory, name)
+            if os.access(candidate, os.X_OK):
+                return candidate
+    return None
+
+
+def _require_server_binary() -> str:
+    binary = find_server_binary()
+    if binary is None:
+        raise SchemagateError(
+            "No MariaDB/MySQL server binary (mariadbd or mysqld) found: install mariadb-server "
+            "(make install does it on Debian/Ubuntu as root)."
+        )
+    return binary
+
+
+def _read_pid(cfg: SandboxConfig) -> Optional[int]:
+    try:
+        with open(cfg.pid_file, encoding="ascii") as handle:
+            return int(handle.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _alive(pid: Optional[int]) -> bool:
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def status(cfg: SandboxConfig) -> Dict[str, Any]:
+    pid = _read_pid(cfg)
+    running = _alive(pid)
+    info: Dict[str, Any] = {
+        "running": running,
+        "pid": pid if running else None,
+        "port": cfg.port,
+        "socket": cfg.socket,
+        "datadir": cfg.datadir,
+        "initialized": os.path.isdir(os.path.join(cfg.datadir, "mysql")),
+        "version": None,
+    }
+    if running and os.path.exists(cfg.admin_cnf):
+        try:
+            conn = connect(cfg.admin_params())
+            with conn.cursor() as cur:
+                cur.execute("SELECT VERSION()")
+                info["version"] = cur.fetchone()[0]
+            conn.close()
+        except SchemagateError:
+            pass
+    return info
+
+
+def start(cfg: SandboxConfig, timeout: float = 60.0) -> Dict[str, Any]:
+    """Start the instance (initialising its datadir the first time); no-op if it runs."""
+    if status(cfg)["running"]:
+        return {"changed": False, **status(cfg)}
+    binary = _require_server_binary()
+    os.makedirs(cfg.root, mode=0o700, exist_ok=True)
+    fresh = not os.path.isdir(os.path.join(cfg.datadir, "mysql"))
+    if fresh:
+        _initialize(cfg, binary)
+    if os.path.exists(cfg.pid_file):
+        os.unlink(cfg.pid_file)  # stale: the process is gone
+    args = [
+        binary,
+        "--no-defaults",
+        f"--datadir={cfg.datadir}",
+        f"--socket={cfg.socket}",
+        f"--port={cfg.port}",
+        "--bind-address=127.0.0.1",
+        f"--pid-file={cfg.pid_file}",
+        f"--log-error={cfg.error_log}",
+        "--skip-name-resolve",
+        f"--innodb-buffer-pool-size={cfg.buffer_pool}",
+        "--innodb-log-file-size=256M",
+        # A throwaway instance: trade crash durability of the last second for speed.
+        "--innodb-flush-log-at-trx-commit=2",
+        "--max-connections=200",
+        "--character-set-server=utf8mb4",
+        "--collation-server=utf8mb4_unicode_ci",
+    ]
+    if os.geteuid() == 0:
+        args.append("--user=root")
+    with open(os.devnull, "wb") as devnull:
+        subprocess.Popen(args, stdin=devnull, stdout=devnull, stderr=devnull, start_new_session=True)
+    _wait_until_accepting(cfg, timeout)
+    if fresh:
+        _create_admin(cfg)
+    return {"changed": True, **status(cfg)}
+
+
+def _initialize(cfg: SandboxConfig, binary: str) -> None:
+    os.makedirs(cfg.datadir, mode=0o700, exist_ok=True)
+    install_db = shutil.which("mariadb-install-db") or shutil.which("mysql_install_db")
+    if install_db and "mariadb" in os.path.basename(binary) + os.path.basename(install_db):
+        args = [
+            install_db,
+            "--no-defaults",
+            f"--datadir={cfg.datadir}",
+            "--auth-root-authentication-method=socket",
+            f"--auth-root-socket-user={getpass.getuser()}",
+            "--skip-test-db",
+        ]
+        if os.geteuid() == 0:
+            args.append("--user=root")
+    else:  # MySQL 8: root@localhost without password, reachable only through our socket
+        args = [binary, "--no-defaults", "--initialize-insecure", f"--datadir={cfg.datadir}"]
+        if os.geteuid() == 0:
+            args.append("--user=root")
+    done = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        shutil.rmtree(cfg.datadir, ignore_errors=True)
+        last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise SchemagateError(f"Initialising the sandbox datadir failed: {last[0]}")
+
+
+def _wait_until_accepting(cfg: SandboxConfig, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if os.path.exists(cfg.socket) and _alive(_read_pid(cfg)):
+            return
+        time.sleep(0.1)  # polling a starting server; there is no event to wait on
+    raise SchemagateError(
+        f"The sandbox server did not start within {timeout:.0f} s: see {cfg.error_log} "
+        f"(is port {cfg.port} free? set SCHEMAGATE_SANDBOX_PORT)."
+    )
+
+
+def _bootstrap_params(cfg: SandboxConfig) -> ConnectionParams:
+    # First contact: root through the socket, authenticated by our OS user (unix_socket plugin).
+    user = "root" if os.geteuid() == 0 else getpass.getuser()
+    return ConnectionParams(unix_socket=cfg.socket, user=user)
+
+
+def _create_admin(cfg: SandboxConfig) -> None:
+    password = secrets.token_urlsafe(24)
+    conn = connect(_bootstrap_params(cfg))
+    try:
+        with conn.cursor() as cur:
+            for host in ("localhost", "127.0.0.1"):
+                cur.execute(f"CREATE USER IF NOT EXISTS '{ADMIN_USER}'@'{host}' IDENTIFIED BY %s", (password,))
+                cur.execute(f"GRANT ALL PRIVILEGES ON *.* TO '{ADMIN_USER}'@'{host}' WITH GRANT OPTION")
+    finally:
+        conn.close()
+    write_option_file(cfg.admin_cnf, ADMIN_USER, password, socket=cfg.socket, port=cfg.port)
+
+
+def write_option_file(
+    path: str,
+    user: str,
+    password: str,
+    socket: Optional[str] = None,
+    port: Optional[int] = None,
+    host: Optional[str] = None,
+) -> None:
+    """A [client] option file readable by its owner only (the password never goes on argv)."""
+    lines = ["[client]", f"user={user}", f"password={password}"]
+    if host:
+        lines.append(f"host={host}")
+    if socket:
+        lines.append(f"socket={socket}")
+    if port:
+        lines.append(f"port={port}")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+    os.chmod(path, 0o600)
+
+
+def read_option(path: str, key: str) -> Optional[str]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                name, _, value = line.strip().partition("=")
+                if name.strip() == key:
+                    return value.strip()
+    except OSError:
+        return None
+    return None
+
+
+def stop(cfg: SandboxConfig, timeout: float = 60.0) -> Dict[str, Any]:
+    pid = _read_pid(cfg)
+    if not _alive(pid):
+        return {"changed": False, **status(cfg)}
+    os.kill(pid, signal.SIGTERM)  # type: ignore[arg-type]
+    deadline = time.monotonic() + timeout
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)  # waiting for a clean InnoDB shutdown
+    if _alive(pid):
+        raise SchemagateError(f"The sandbox server (pid {pid}) did not stop within {timeout:.0f} s; see {cfg.error_log}.")
+    return {"changed": True, **status(cfg)}
+
+
+def destroy(cfg: SandboxConfig) -> Dict[str, Any]:
+    stopped = stop(cfg)["changed"]
+    existed = os.path.isdir(cfg.root)
+    shutil.rmtree(cfg.root, ignore_errors=True)
+    return {"changed": stopped or existed, "running": False}
+
+
+def ensure_production(
+    cfg: SandboxConfig,
+    database: str,
+    base_schema_file: str,
+    scale: SampleScale = SampleScale(),
+    reset: bool = False,
+) -> Dict[str, Any]:
+    """Create the sandbox's "production" database with base tables, sample data and the deploy account."""
+    quoted = quote_identifier(database, "database name")
+    if not status(cfg)["running"]:
+        raise SchemagateError("The sandbox server is not running: start it first (scripts/sandbox start).")
+    with open(base_schema_file, encoding="utf-8") as handle:
+        statements = split_statements(handle.read(), base_schema_file)
+    conn = connect(cfg.admin_params())
+    result: Dict[str, Any] = {"changed": False, "database": database, "seeded": None}
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (database,))
+            exists = cur.fetchone() is not None
+            if exists and reset:
+                cur.execute(f"DROP DATABASE {quoted}")
+                exists = False
+            if not exists:
+                cur.execute(f"CREATE DATABASE {quoted} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+                cur.execute(f"USE {quoted}")
+                for statement in statements:
+                    cur.execute(statement.sql)
+                report = seed_base_data(conn, scale)
+                result["changed"] = True
+                result["seeded"] = {
+                    "rows": report.rows,
+                    "total_rows": report.total_rows,
+                    "seconds": round(report.seconds, 3),
+                    "rows_per_second": round(report.rows_per_second),
+                }
+        result["changed"] = _ensure_deploy_account(cfg, conn, database) or result["changed"]
+    except MySQLError as exc:
+        raise SchemagateError(f"Setting up sandbox database {database!r} failed: {error_text(exc)}") from None
+    finally:
+        conn.close()
+    result["deploy_config_file"] = cfg.deploy_cnf
+    return result
+
+
+def scratch_pattern(database: str) -> str:
+    """LIKE pattern of the scratch databases schemagate may create for ``database``."""
+    return database.replace("_", "\\_") + "\\_sg\\_%"
+
+
+def _ensure_deploy_account(cfg: SandboxConfig, conn: Any, database: str) -> bool:
+    password = read_option(cfg.deploy_cnf, "password")
+    created = password is None
+    if created:
+        password = secrets.token_urlsafe(24)
+    grants: List[str] = [
+        f"GRANT {DEPLOY_DATABASE_PRIVILEGES} ON {quote_identifier(database)}.* TO '{DEPLOY_USER}'@'{{host}}'",
+        f"GRANT ALL PRIVILEGES ON `{scratch_pattern(database)}`.* TO '{DEPLOY_USER}'@'{{host}}'",
+        f"GRANT {DEPLOY_GLOBAL_PRIVILEGES} ON *.* TO '{DEPLOY_USER}'@'{{host}}'",
+    ]
+    with conn.cursor() as cur:
+        for host in ("localhost", "127.0.0.1"):
+            cur.execute(f"CREATE USER IF NOT EXISTS '{DEPLOY_USER}'@'{host}' IDENTIFIED BY %s", (password,))
+            cur.execute(f"ALTER USER '{DEPLOY_USER}'@'{host}' IDENTIFIED BY %s", (password,))
+            for grant in grants:
+                cur.execute(grant.format(host=host))
+    if created:
+        write_option_file(cfg.deploy_cnf, DEPLOY_USER, password, host="127.0.0.1", port=cfg.port)  # type: ignore[arg-type]
+    return created

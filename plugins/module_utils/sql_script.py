@@ -1,0 +1,117 @@
+"""Split a SQL script into statements the way the ``mysql`` client does.
+
+Quotes, backticks and comments are honoured, so a ``;`` inside a string or a
+comment never ends a statement; ``DELIMITER`` lines switch the terminator so
+triggers and routines can be written as in a client session. Each statement
+keeps the line it starts on, so errors can point into the file.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import List
+
+from .errors import SchemagateError
+
+_DELIMITER_LINE = re.compile(r"^[ \t]*DELIMITER[ \t]+(\S+)[ \t]*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Statement:
+    sql: str
+    line: int  # 1-based line where the statement starts in its file
+
+    def summary(self, width: int = 120) -> str:
+        flat = " ".join(self.sql.split())
+        return flat if len(flat) <= width else flat[: width - 3] + "..."
+
+
+def _starts_comment(script: str, i: int, delimiter: str) -> bool:
+    if script.startswith(delimiter, i):
+        return True
+    if script.startswith("/*", i):
+        return not (script.startswith("/*!", i) or script.startswith("/*M!", i))
+    return script[i] == "#" or script.startswith("-- ", i) or script.startswith("--\n", i)
+
+
+def split_statements(script: str, source: str = "<sql>") -> List[Statement]:
+    """Return the statements of ``script``; raise SchemagateError on an unterminated quote or comment."""
+    statements: List[Statement] = []
+    delimiter = ";"
+    buf: List[str] = []
+    start_line = 1
+    line = 1
+    i = 0
+    n = len(script)
+    at_line_start = True
+    has_content = False  # does buf hold anything but white space yet?
+
+    def flush() -> None:
+        nonlocal has_content
+        text = "".join(buf).strip()
+        if text:
+            statements.append(Statement(text, start_line))
+        buf.clear()
+        has_content = False
+
+    while i < n:
+        if at_line_start:
+            end = script.find("\n", i)
+            end = n if end == -1 else end
+            match = _DELIMITER_LINE.match(script[i:end])
+            if match and not has_content:
+                delimiter = match.group(1)
+                i = end
+                continue
+        ch = script[i]
+        at_line_start = False
+        if not has_content and not ch.isspace() and not _starts_comment(script, i, delimiter):
+            start_line = line
+            has_content = True
+        if ch == "\n":
+            line += 1
+            at_line_start = True
+            buf.append(ch)
+            i += 1
+        elif ch in ("'", '"', "`"):
+            j = i + 1
+            while True:
+                if j >= n:
+                    raise SchemagateError(
+                        f"{source}: line {line}: unterminated {ch} quote; close it or escape it"
+                    )
+                if script[j] == "\\" and ch != "`":
+                    j += 2
+                    continue
+                if script[j] == ch:
+                    if j + 1 < n and script[j + 1] == ch:  # doubled quote is an escaped quote
+                        j += 2
+                        continue
+                    break
+                j += 1
+            chunk = script[i : j + 1]
+            line += chunk.count("\n")
+            buf.append(chunk)
+            i = j + 1
+        elif script.startswith("/*", i):
+            j = script.find("*/", i + 2)
+            if j == -1:
+                raise SchemagateError(f"{source}: line {line}: unterminated /* comment; close it with */")
+            chunk = script[i : j + 2]
+            line += chunk.count("\n")
+            if chunk.startswith("/*!") or chunk.startswith("/*M!"):
+                buf.append(chunk)  # executable comment: the server reads it
+            else:
+                buf.append(" ")
+            i = j + 2
+        elif ch == "#" or (script.startswith("--", i) and (i + 2 >= n or script[i + 2] in " \t\r\n")):
+            j = script.find("\n", i)
+            i = n if j == -1 else j
+        elif script.startswith(delimiter, i):
+            flush()
+            i += len(delimiter)
+        else:
+            buf.append(ch)
+            i += 1
+    flush()
+    return statements

@@ -1,0 +1,107 @@
+"""Bad input: one clear line saying what to fix, and nothing changed on the server."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from plugins.module_utils.catalog import fingerprint
+from plugins.module_utils.connection import ConnectionParams, connect
+from plugins.module_utils.errors import SchemagateError
+from plugins.module_utils.migration_files import load_migrations
+from plugins.module_utils.runner import RunnerSettings
+
+
+def one_line(exc: SchemagateError) -> str:
+    assert "\n" not in exc.message and "Traceback" not in exc.message
+    return exc.message
+
+
+def write(directory, filename, text="SELECT 1;"):
+    with open(os.path.join(directory, filename), "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+@pytest.mark.parametrize(
+    "filename, expected",
+    [
+        ("2025_10_01_create_thing.up.sql", "Misnamed migration file"),
+        ("2025_10_01_070000_Create-Thing.up.sql", "Misnamed migration file"),
+        ("2025_10_01_070000_create_thing.sql", "Misnamed migration file"),
+    ],
+)
+def test_misnamed_files_are_refused(migrations_copy, filename, expected):
+    write(migrations_copy, filename)
+    with pytest.raises(SchemagateError) as failure:
+        load_migrations(migrations_copy)
+    assert expected in one_line(failure.value) and filename in failure.value.message
+
+
+def test_missing_down_file(migrations_copy):
+    write(migrations_copy, "2025_10_01_070000_create_thing.up.sql", "CREATE TABLE thing (id INT PRIMARY KEY);")
+    with pytest.raises(SchemagateError, match=r"2025_10_01_070000_create_thing has no down file: add .*\.down\.sql"):
+        load_migrations(migrations_copy)
+
+
+def test_duplicate_versions(migrations_copy):
+    for name in ("2025_10_01_060100_create_other_table",):
+        write(migrations_copy, f"{name}.up.sql")
+        write(migrations_copy, f"{name}.down.sql")
+    with pytest.raises(SchemagateError, match="Duplicate migration version 2025_10_01_060100"):
+        load_migrations(migrations_copy)
+
+
+def test_unterminated_quote_names_file_and_line(migrations_copy):
+    write(migrations_copy, "2025_10_01_070000_create_thing.up.sql", "CREATE TABLE thing (id INT);\nINSERT INTO thing VALUES ('oops);\n")
+    write(migrations_copy, "2025_10_01_070000_create_thing.down.sql", "DROP TABLE thing;")
+    with pytest.raises(SchemagateError, match=r"create_thing\.up\.sql: line 2: unterminated ' quote"):
+        load_migrations(migrations_copy)
+
+
+def test_empty_up_file(migrations_copy):
+    write(migrations_copy, "2025_10_01_070000_create_thing.up.sql", "-- nothing yet\n")
+    write(migrations_copy, "2025_10_01_070000_create_thing.down.sql", "DROP TABLE thing;")
+    with pytest.raises(SchemagateError, match="has no SQL statement"):
+        load_migrations(migrations_copy)
+
+
+def test_missing_directory(tmp_path):
+    with pytest.raises(SchemagateError, match="does not exist: set migrations_dir"):
+        load_migrations(str(tmp_path / "nope"))
+
+
+@pytest.mark.parametrize("name", ["askproai`db", "x'; DROP DATABASE y; --", "db.name", "", "a" * 65])
+def test_identifiers_with_quotes_or_backticks_are_refused(name):
+    with pytest.raises(SchemagateError) as failure:
+        RunnerSettings(database=name)
+    assert "Invalid database name" in one_line(failure.value)
+
+
+def test_unknown_database(sandbox_cfg):
+    with pytest.raises(SchemagateError) as failure:
+        connect(sandbox_cfg.admin_params(), "no_such_database_here")
+    assert one_line(failure.value).startswith("Unknown database 'no_such_database_here'")
+
+
+def test_wrong_password_is_named_without_echoing_it(sandbox_cfg):
+    params = ConnectionParams(host="127.0.0.1", port=sandbox_cfg.port, user="schemagate_deploy", password="hunter2-wrong")
+    with pytest.raises(SchemagateError) as failure:
+        connect(params)
+    message = one_line(failure.value)
+    assert message.startswith("Access denied for schemagate_deploy@127.0.0.1")
+    assert "hunter2" not in message
+
+
+def test_unreachable_host(sandbox_cfg):
+    params = ConnectionParams(host="127.0.0.1", port=1, user="nobody", password="x", connect_timeout=2)
+    with pytest.raises(SchemagateError) as failure:
+        connect(params)
+    assert "Cannot reach the MySQL server at nobody@127.0.0.1:1" in one_line(failure.value)
+
+
+def test_a_bad_migration_set_changes_nothing(database, runner_for, migrations_copy, tables_of):
+    before = fingerprint(tables_of(database))
+    os.remove(os.path.join(migrations_copy, "2025_10_01_060400_create_appointment_modification_stats_table.down.sql"))
+    with pytest.raises(SchemagateError):
+        runner_for(database, migrations_copy)
+    assert fingerprint(tables_of(database)) == before
