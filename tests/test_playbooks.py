@@ -1,0 +1,106 @@
+"""deploy.yml and the migrate playbook, run by ansible-playbook against the sandbox."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO, load_yaml
+
+from plugins.module_utils.catalog import diff_tables, fingerprint
+from plugins.module_utils.sandbox import read_option
+
+BIN = os.path.dirname(sys.executable)
+
+
+def playbook(*args: str, extra_vars_file: str = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1", PATH=f"{BIN}:{os.environ['PATH']}")
+    command = [os.path.join(BIN, "ansible-playbook"), *args]
+    if extra_vars_file:
+        command += ["-e", f"@{extra_vars_file}"]
+    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
+
+
+def recap(output: str) -> dict:
+    match = re.search(r"sandbox\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", output)
+    assert match, output[-2000:]
+    return dict(zip(("ok", "changed", "unreachable", "failed"), map(int, match.groups())))
+
+
+@pytest.fixture
+def target_vars(database, tmp_path):
+    path = tmp_path / "target.json"
+    path.write_text(json.dumps({"schemagate_database": database}))
+    return str(path)
+
+
+def test_deploy_applies_pending_migrations_then_is_idempotent(database, target_vars, tables_of):
+    first = playbook("deploy.yml", extra_vars_file=target_vars)
+    assert first.returncode == 0, first.stdout[-3000:]
+    assert recap(first.stdout)["changed"] == 1
+    assert "2025_10_01_060400_create_appointment_modification_stats_table" in first.stdout
+    assert diff_tables(load_yaml("phase_b_schema.yaml"), tables_of(database, only=load_yaml("phase_b_schema.yaml"))) == []
+    second = playbook("deploy.yml", extra_vars_file=target_vars)
+    assert second.returncode == 0, second.stdout[-3000:]
+    assert recap(second.stdout)["changed"] == 0
+    assert "nothing to do" in second.stdout
+
+
+def test_check_mode_lists_pending_sql_and_changes_nothing(database, target_vars, tables_of):
+    before = fingerprint(tables_of(database, bookkeeping=True))
+    result = playbook("deploy.yml", "--check", extra_vars_file=target_vars)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "would run (migrate)" in result.stdout
+    assert "2025_10_01_060100_create_notification_configurations_table" in result.stdout
+    assert fingerprint(tables_of(database, bookkeeping=True)) == before
+
+
+def test_rollback_through_the_playbook(database, target_vars, tables_of):
+    before = fingerprint(tables_of(database))
+    assert playbook("deploy.yml", extra_vars_file=target_vars).returncode == 0
+    result = playbook(
+        "playbooks/migrate.yml", "-e", "schemagate_migrate_command=rollback", extra_vars_file=target_vars
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert fingerprint(tables_of(database)) == before
+
+
+def test_a_password_given_to_ansible_never_shows_in_its_output(sandbox_cfg, database, tmp_path):
+    password = read_option(sandbox_cfg.deploy_cnf, "password")
+    vars_file = tmp_path / "secret.json"
+    vars_file.write_text(
+        json.dumps(
+            {
+                "schemagate_database": database,
+                "schemagate_config_file": None,
+                "schemagate_login_host": "127.0.0.1",
+                "schemagate_login_port": sandbox_cfg.port,
+                "schemagate_login_user": "schemagate_deploy",
+                "schemagate_login_password": password,
+            }
+        )
+    )
+    result = playbook("deploy.yml", "-vvv", extra_vars_file=str(vars_file))
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert recap(result.stdout)["changed"] == 1
+    assert password not in result.stdout and password not in result.stderr
+
+
+def test_a_failing_migration_fails_the_play_with_one_clear_line(database, tmp_path, migrations_copy):
+    with open(os.path.join(migrations_copy, "2025_10_02_000000_break_things.up.sql"), "w", encoding="utf-8") as handle:
+        handle.write("CREATE TABLE half_done (id INT PRIMARY KEY);\nALTER TABLE no_such_table ADD COLUMN x INT;\n")
+    with open(os.path.join(migrations_copy, "2025_10_02_000000_break_things.down.sql"), "w", encoding="utf-8") as handle:
+        handle.write("DROP TABLE IF EXISTS half_done;\n")
+    vars_file = tmp_path / "vars.json"
+    vars_file.write_text(json.dumps({"schemagate_database": database, "schemagate_migrations_dir": migrations_copy}))
+    result = playbook("deploy.yml", extra_vars_file=str(vars_file))
+    assert result.returncode != 0
+    flat = " ".join(result.stdout.split())  # the YAML callback wraps long lines
+    assert "Migration 2025_10_02_000000_break_things (up) failed at statement 2 of 2" in flat
+    assert "had created: column half_done.id, index half_done.PRIMARY, table half_done" in flat
+    assert "failed_statement: ALTER TABLE no_such_table ADD COLUMN x INT" in flat
+    assert "Traceback" not in result.stdout + result.stderr
