@@ -13,7 +13,7 @@ from plugins.module_utils.runner import MigrationFailed
 
 def wait_for(predicate, attempts=600):
     """Poll a server-side condition (bounded); returns whether it became true."""
-    for _ in range(attempts):
+    for _attempt in range(attempts):
         if predicate():
             return True
         time.sleep(0.05)

@@ -63,7 +63,7 @@ def test_rollback_through_the_playbook(database, target_vars, tables_of):
     before = fingerprint(tables_of(database))
     assert playbook("deploy.yml", extra_vars_file=target_vars).returncode == 0
     result = playbook(
-        "playbooks/migrate.yml", "-e", "schemagate_migrate_command=rollback", extra_vars_file=target_vars
+        "playbooks/migrate.yml", "-e", "migrate_command=rollback", extra_vars_file=target_vars
     )
     assert result.returncode == 0, result.stdout[-3000:]
     assert fingerprint(tables_of(database)) == before

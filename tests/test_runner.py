@@ -18,7 +18,7 @@ FIRST, SECOND, THIRD, FOURTH, FIFTH, SIXTH = sorted(
 def recorded(admin, database, table="migrations"):
     with admin.cursor() as cur:
         cur.execute(f"SELECT migration, batch FROM `{database}`.`{table}` ORDER BY id")
-        return [(m, b) for m, b in cur.fetchall()]
+        return [tuple(row) for row in cur.fetchall()]
 
 
 def test_migrate_applies_all_pending_as_one_batch_then_has_nothing_to_do(database, runner_for, admin):
@@ -34,7 +34,7 @@ def test_migrate_applies_all_pending_as_one_batch_then_has_nothing_to_do(databas
 
 def test_step_gives_each_migration_its_own_batch(database, runner_for, admin):
     runner_for(database).migrate(step=True)
-    assert [b for _, b in recorded(admin, database)] == [1, 2, 3, 4, 5, 6]
+    assert [row[1] for row in recorded(admin, database)] == [1, 2, 3, 4, 5, 6]
 
 
 def test_rollback_undoes_the_last_batch_in_reverse_order(database, runner_for, admin, migrations_copy):
@@ -50,7 +50,7 @@ def test_rollback_undoes_the_last_batch_in_reverse_order(database, runner_for, a
     assert runner.migrate().names == [FIFTH, SIXTH]
     assert recorded(admin, database) == [(FIRST, 1), (SECOND, 1), (THIRD, 1), (FOURTH, 1), (FIFTH, 2), (SIXTH, 2)]
     assert runner.rollback().names == [SIXTH, FIFTH]
-    assert [m for m, _ in recorded(admin, database)] == [FIRST, SECOND, THIRD, FOURTH]
+    assert [row[0] for row in recorded(admin, database)] == [FIRST, SECOND, THIRD, FOURTH]
     assert runner.rollback().names == [FOURTH, THIRD, SECOND, FIRST]
     assert recorded(admin, database) == []
     assert not runner.rollback().changed
@@ -138,7 +138,7 @@ def test_a_failing_migration_is_reported_precisely_and_not_recorded(database, ru
         "table audit_entries",
     ]
     # The six good migrations before it are applied and recorded; the broken one is not.
-    assert [m for m, _ in recorded(admin, database)] == [FIRST, SECOND, THIRD, FOURTH, FIFTH, SIXTH]
+    assert [row[0] for row in recorded(admin, database)] == [FIRST, SECOND, THIRD, FOURTH, FIFTH, SIXTH]
     status = {s.migration: s for s in runner.status()}
     assert status[name].state == PARTIAL
     assert "stopped after 2 of 3 statements" in status[name].detail

@@ -127,7 +127,7 @@ class MigrationRunner:
                 entry.state = PARTIAL
                 entry.detail = _journal_detail(recorded)
             rows.append(entry)
-        done = {name for name, _ in applied}
+        done = {row[0] for row in applied}
         for name in sorted(set(self.migrations) | set(journal)):
             if name in done:
                 continue
@@ -139,7 +139,7 @@ class MigrationRunner:
         return rows
 
     def pending(self) -> List[Migration]:
-        applied = {name for name, _ in self._applied_rows()}
+        applied = {row[0] for row in self._applied_rows()}
         return [self.migrations[name] for name in sorted(self.migrations) if name not in applied]
 
     # ----------------------------------------------------------------- migrate
@@ -185,7 +185,7 @@ class MigrationRunner:
 
     def _rollback_targets(self, steps: Optional[int]) -> List[Tuple[Migration, Optional[int]]]:
         # A migration that died half-way is undone first: its down removes what it left behind.
-        applied_names = {name for name, _ in self._applied_rows()}
+        applied_names = {row[0] for row in self._applied_rows()}
         partial = [
             (name, row["batch"]) for name, row in sorted(self._journal_rows().items(), reverse=True)
             if name not in applied_names and row["state"] != APPLIED
@@ -357,7 +357,7 @@ class MigrationRunner:
 
     def _last_batch(self) -> int:
         rows = self._applied_rows()
-        return max((batch for _, batch in rows), default=0)
+        return max((row[1] for row in rows), default=0)
 
     def _refuse_changed_files(self) -> None:
         changed = [s.migration for s in self.status() if s.checksum == "changed"]

@@ -263,7 +263,7 @@ def read_option(path: str, key: str) -> Optional[str]:
     try:
         with open(path, encoding="utf-8") as handle:
             for line in handle:
-                name, _, value = line.strip().partition("=")
+                name, _sep, value = line.strip().partition("=")
                 if name.strip() == key:
                     return value.strip()
     except OSError:
@@ -301,7 +301,7 @@ def ensure_production(
     """Create the sandbox's "production" database with base tables, sample data and the deploy account."""
     quoted = quote_identifier(database, "database name")
     if not status(cfg)["running"]:
-        raise SchemagateError("The sandbox server is not running: start it first (scripts/sandbox start).")
+        raise SchemagateError("The sandbox server is not running: start it first (./run sandbox start).")
     with open(base_schema_file, encoding="utf-8") as handle:
         statements = split_statements(handle.read(), base_schema_file)
     conn = connect(cfg.admin_params())

@@ -19,7 +19,7 @@ description:
     by O(command=status); O(command=rollback) undoes it first.
   - Runs hold a per-database advisory lock (C(GET_LOCK)), released by the server if the session dies, and set a
     short C(lock_wait_timeout) so DDL never queues behind a long transaction.
-author: schemagate contributors
+author: schemagate contributors (@schemagate)
 extends_documentation_fragment:
   - schemagate.mysql.connection
 options:
@@ -64,9 +64,11 @@ options:
     default: 5
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
     details: Pretend mode; returns the SQL that would run and changes nothing.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
 seealso:
   - name: Laravel migrations

@@ -16,7 +16,7 @@ description:
     with deterministic, foreign-key-consistent sample data, and creates a least-privileged deploy account whose
     credentials are written to C(<path>/deploy.cnf) (mode 0600).
   - The server binary (C(mariadbd) or C(mysqld)) must be installed on the host; nothing is downloaded.
-author: schemagate contributors
+author: schemagate contributors (@schemagate)
 options:
   state:
     description: V(started) starts (initialising on first use), V(stopped) stops, V(absent) stops and deletes O(path).
@@ -49,9 +49,11 @@ options:
     default: false
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: partial
     details: Reports the current state and changes nothing.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
 '''
 

@@ -1,5 +1,4 @@
-#!/usr/bin/env python3
-"""Start, stop or inspect the private sandbox server: scripts/sandbox start|stop|status|destroy|production.
+"""Start, stop or inspect the private sandbox server: ./run sandbox start|stop|status|destroy|production.
 
 A thin wrapper over plugins/module_utils/sandbox.py (the same code the
 schemagate.mysql.sandbox module runs). Settings come from the environment:
@@ -17,7 +16,7 @@ from plugins.module_utils import sandbox  # noqa: E402
 from plugins.module_utils.errors import SchemagateError  # noqa: E402
 from plugins.module_utils.sample_data import SampleScale  # noqa: E402
 
-USAGE = "usage: scripts/sandbox start|stop|status|destroy|production [database]"
+USAGE = "usage: ./run sandbox start|stop|status|destroy|production [database]"
 
 
 def config() -> sandbox.SandboxConfig:
