@@ -19,7 +19,7 @@ from .catalog import Table, read_tables
 from .connection import MySQLError, error_text, quote_identifier
 from .dialect import ServerInfo
 from .errors import SchemagateError
-from .sample_data import _numbers as numbers_source  # TODO: public name
+from .sample_data import numbers_source
 
 _TWO_32 = 4294967296
 _ENUM = re.compile(r"^(enum|set)\((.*)\)$")
@@ -314,7 +314,7 @@ def _value(column: Mapping[str, Any], table: Table, builder: _InsertBuilder, uni
     siblings = {c["name"] for c in table["columns"]}
     value = _typed_value(name, kind, hashed, unique, siblings)
     if name == "deleted_at" and column["nullable"]:
-        return f"IF({hashed} % 20 = 0, {value}, NULL)"  # about 5% soft-deleted
+        return f"IF(nums.n % 20 = 1, {value}, NULL)"  # 5% soft-deleted, and row 1 even in tiny data
     if column["nullable"] and name.endswith("_at") and name not in ("created_at", "updated_at"):
         return f"IF({hashed} % 10 < 3, NULL, {value})"  # optional timestamps: not every row reached that state
     return value
@@ -376,7 +376,7 @@ def _typed_value(name: str, kind: str, hashed: str, unique: bool, siblings: Set[
 
 
 def _link_self_references(cur: Any, table: Table, name: str) -> None:
-    """Point about one row in ten at the row before it, for self-referencing nullable FKs."""
+    """Point one row in ten (row 2 even in tiny data) at the row before it, for self-referencing FKs."""
     for fk in table["foreign_keys"]:
         if fk["references"] != name or len(fk["columns"]) != 1:
             continue
@@ -384,5 +384,5 @@ def _link_self_references(cur: Any, table: Table, name: str) -> None:
         quoted = quote_identifier(name)
         cur.execute(
             f"UPDATE {quoted} child JOIN {quoted} parent ON parent.{ref} = child.{ref} - 1 "
-            f"SET child.{column} = parent.{ref} WHERE child.{ref} % 10 = 0"
+            f"SET child.{column} = parent.{ref} WHERE child.{ref} % 10 = 2"
         )

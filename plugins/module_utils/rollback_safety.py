@@ -1,0 +1,209 @@
+"""Prove that the pending migrations roll back and re-apply cleanly.
+
+The seed's eleven rollback scenarios, asserted with schema fingerprints instead
+of object counts: every intermediate state is compared with the state the
+migrations should give, computed on the way up. Runs in a scratch clone at
+production's migration state, with a little data in every table so that data
+preservation is proven too.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Dict, List, Sequence
+
+from .catalog import Tables, diff_tables, fingerprint, read_tables
+from .checks import CheckResult
+from .clone import MARKER_TABLE
+from .connection import quote_identifier
+from .dialect import ServerInfo
+from .errors import SchemagateError
+from .integrity import check_integrity
+from .migration_files import Migration
+from .runner import MigrationRunner, RunnerSettings
+from .seeder import SeedPlan, seed_database
+
+GROUP = "rollback"
+
+
+class _Scenarios:
+    def __init__(self, conn: Any, server: ServerInfo, settings: RunnerSettings, migrations: Sequence[Migration]) -> None:
+        self.conn = conn
+        self.server = server
+        self.settings = settings
+        self.runner = MigrationRunner(conn, settings, migrations)
+        self.excluded = (*settings.bookkeeping_tables, MARKER_TABLE)
+        self.results: List[CheckResult] = []
+
+    def tables(self) -> Tables:
+        return read_tables(self.conn, self.settings.database, self.server, exclude=self.excluded)
+
+    def record(self, name: str, started: float, passed: bool, message: str, details: Sequence[str] = (), **figures: Any) -> None:
+        self.results.append(
+            CheckResult(GROUP, name, passed, message, list(details), dict(figures), time.monotonic() - started)
+        )
+
+    def same(self, name: str, started: float, expected: Tables, what: str, **figures: Any) -> bool:
+        actual = self.tables()
+        differences = diff_tables(expected, actual)
+        if differences:
+            self.record(name, started, False, f"{what}: schema differs from the expected state", differences, **figures)
+            return False
+        self.record(name, started, True, f"{what}: schema identical (fingerprint {fingerprint(actual)[:12]})", **figures)
+        return True
+
+    def checksums(self, names: Sequence[str]) -> Dict[str, Any]:
+        if not names:
+            return {}
+        with self.conn.cursor() as cur:
+            cur.execute("CHECKSUM TABLE " + ", ".join(f"{quote_identifier(self.settings.database)}.{quote_identifier(n)}" for n in names))
+            return {row[0].split(".", 1)[1]: row[1] for row in cur.fetchall()}
+
+
+def check_rollback_safety(
+    conn: Any,
+    server: ServerInfo,
+    settings: RunnerSettings,
+    migrations: Sequence[Migration],
+    rows_per_table: int = 3,
+) -> List[CheckResult]:
+    """Run the rollback scenarios on ``settings.database`` (a scratch clone); one CheckResult each."""
+    s = _Scenarios(conn, server, settings, migrations)
+    started = time.monotonic()
+    try:
+        return _run(s, rows_per_table)
+    except SchemagateError as exc:  # a down or up that fails outright ends the scenarios here
+        s.record("rollback scenarios completed", started, False, exc.message, [exc.message])
+        return s.results
+
+
+def _run(s: _Scenarios, rows_per_table: int) -> List[CheckResult]:
+    conn, server, settings = s.conn, s.server, s.settings
+    pending = s.runner.pending()
+    if not pending:
+        return [CheckResult(GROUP, "pending migrations", True, "nothing pending: no rollback to prove")]
+    names = [m.name for m in pending]
+    tiny = SeedPlan(default_rows=rows_per_table)
+
+    # Baseline: production's structure with a little data in every pre-existing table.
+    seed_database(conn, server, settings.database, tiny, exclude=s.excluded)
+    baseline = s.tables()
+    preexisting = sorted(baseline)
+    base_sums = s.checksums(preexisting)
+
+    # On the way up, one migration at a time: the state after each is what a partial rollback must give back.
+    states: List[Tables] = [baseline]
+    started = time.monotonic()
+    for migration in pending:
+        run = _one_up(s, migration)
+        if run is not None:
+            s.record("step-by-step migrate", started, False, run)
+            return s.results
+        states.append(s.tables())
+    s.record("step-by-step migrate", started, True, f"{len(pending)} migrations applied one at a time", migrations=names)
+    full = states[-1]
+    new_tables = sorted(set(full) - set(baseline))
+
+    # 1-3. Step-by-step rollback in reverse (FK-dependency) order: each state equals the one below it.
+    started = time.monotonic()
+    mismatches: List[str] = []
+    for index in range(len(pending), 0, -1):
+        done = s.runner.rollback(steps=1)
+        if done.names != [names[index - 1]]:
+            mismatches.append(f"rollback step undid {done.names}, expected {[names[index - 1]]}")
+            break
+        mismatches.extend(f"after undoing {names[index - 1]}: {d}" for d in diff_tables(states[index - 1], s.tables()))
+    s.record(
+        "step-by-step rollback in dependency order",
+        started,
+        not mismatches,
+        "every partial state equals what the remaining migrations give" if not mismatches else "a partial rollback left a different schema",
+        mismatches,
+        steps=len(pending),
+    )
+    # 4-5. Full rollback: back to the pre-migration schema, foreign keys and indexes cleaned up.
+    started = time.monotonic()
+    s.same("full rollback restores the pre-migration schema", started, baseline, "after rolling everything back")
+    started = time.monotonic()
+    after_sums = s.checksums(preexisting)
+    changed = [f"{t}: checksum {base_sums[t]} -> {after_sums.get(t)}" for t in preexisting if after_sums.get(t) != base_sums[t]]
+    s.record(
+        "pre-existing rows unchanged by migrate and rollback",
+        started,
+        not changed,
+        f"{len(preexisting)} tables, row checksums identical" if not changed else "rows of pre-existing tables changed",
+        changed,
+    )
+
+    # 6. Re-migration after rollback: the same schema as the first time, as one batch.
+    started = time.monotonic()
+    s.runner.migrate()
+    s.same("re-migration gives the first post-migration schema", started, full, "after migrating again")
+
+    # 7-9. Data insertion, unique enforcement and cascades on the re-created tables.
+    started = time.monotonic()
+    seeded = seed_database(conn, server, settings.database, tiny, exclude=s.excluded)
+    inserted = {t: seeded.rows.get(t, 0) for t in new_tables}
+    s.record(
+        "data insertion after re-migration",
+        started,
+        all(inserted.values()),
+        f"rows inserted into {len(inserted)} re-created tables",
+        [f"{t}: no rows inserted" for t, n in inserted.items() if not n],
+        rows=inserted,
+    )
+    started = time.monotonic()
+    integrity = check_integrity(conn, server, settings.database, new_tables)
+    broken = [f"{r.name}: {r.message}" for r in integrity if not r.passed and not r.name.startswith("orphans")]
+    s.record(
+        "unique constraints and cascades after re-migration",
+        started,
+        not broken,
+        f"{len(integrity)} integrity probes on the re-created tables" if not broken else "integrity probes failed after re-migration",
+        broken,
+    )
+
+    # 10. Idempotency: a second migrate has nothing to do.
+    started = time.monotonic()
+    again = s.runner.migrate()
+    s.record(
+        "idempotency: a second migrate has nothing to do",
+        started,
+        not again.changed,
+        "nothing pending after re-migration" if not again.changed else f"migrate ran again: {again.names}",
+    )
+
+    # 11. Partial rollback then selective re-migration; rows of the tables that remain survive.
+    started = time.monotonic()
+    keep = max(1, len(pending) // 2)
+    remaining_tables = sorted(set(states[keep]) - set(baseline))
+    before = s.checksums(remaining_tables)
+    if len(pending) > keep:
+        s.runner.rollback(steps=len(pending) - keep)
+    partial_diff = diff_tables(states[keep], s.tables())
+    survived = s.checksums(remaining_tables)
+    lost = [f"{t}: checksum {before[t]} -> {survived.get(t)}" for t in remaining_tables if survived.get(t) != before[t]]
+    s.runner.migrate()
+    final_diff = diff_tables(full, s.tables())
+    problems = partial_diff + lost + [f"after selective re-migration: {d}" for d in final_diff]
+    s.record(
+        "partial rollback then selective re-migration",
+        started,
+        not problems,
+        f"rolled back {len(pending) - keep}, kept {keep}; data in kept tables survived; re-migration identical"
+        if not problems else "partial rollback or selective re-migration diverged",
+        problems,
+    )
+    return s.results
+
+
+def _one_up(s: _Scenarios, migration: Migration) -> Any:
+    """Apply exactly the next pending migration; an error message, or None."""
+    runner = MigrationRunner(s.conn, s.settings, [m for m in s.runner.migrations.values() if m.name <= migration.name])
+    try:
+        result = runner.migrate()
+    except SchemagateError as exc:
+        return exc.message
+    if result.names != [migration.name]:
+        return f"expected to apply {migration.name}, applied {result.names}"
+    return None
+
