@@ -191,3 +191,18 @@ def drop_scratch(conn: Any, source: str, target: str, run_id: str) -> bool:
             )
         cur.execute(f"DROP DATABASE {quote_identifier(target)}")
     return True
+
+
+def require_scratch(conn: Any, database: str) -> str:
+    """The run id of scratch database ``database``; refuses any database schemagate did not clone."""
+    validate_identifier(database, "database name")
+    with conn.cursor() as cur:
+        if not _exists(cur, database):
+            raise SchemagateError(f"Unknown database {database!r}: clone production first (schemagate.mysql.clone).")
+        run_id = _marker_run(cur, database)
+    if run_id is None:
+        raise SchemagateError(
+            f"Refusing to write to {database!r}: it is not a scratch database made by schemagate.mysql.clone "
+            "(no schemagate_scratch marker). The gate never writes to production."
+        )
+    return run_id

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Optional, Tuple
+from typing import Any, Mapping, NamedTuple, Optional, Tuple
 
 MARIADB = "mariadb"
 MYSQL = "mysql"
@@ -63,6 +63,21 @@ class ServerInfo:
     @property
     def supports_check_constraints(self) -> bool:
         return self.version >= ((10, 2, 1) if self.is_mariadb else (8, 0, 16))
+
+    # --- query plans (the gate's benchmark) ---------------------------------
+    @property
+    def explain_prefix(self) -> str:
+        """EXPLAIN in the classic one-row-per-table form.
+
+        MySQL 8.0.32+ may default to TREE or JSON (``explain_format``), so ask for
+        TRADITIONAL; MariaDB has no FORMAT=TRADITIONAL but always answers with table rows.
+        """
+        return "EXPLAIN" if self.is_mariadb else "EXPLAIN FORMAT=TRADITIONAL"
+
+    @property
+    def has_query_cache(self) -> bool:
+        """MariaDB still has the query cache (session ``query_cache_type``); MySQL 8.0 removed it."""
+        return self.is_mariadb
 
 
 def parse_server(version_string: str, version_comment: str = "") -> ServerInfo:
@@ -123,3 +138,34 @@ def normalize_fk_rule(rule: str) -> str:
     """InnoDB enforces NO ACTION exactly as RESTRICT; MySQL reports NO ACTION where MariaDB says RESTRICT."""
     rule = rule.upper()
     return "RESTRICT" if rule == "NO ACTION" else rule
+
+
+class ExplainLine(NamedTuple):
+    """One table access of a query plan, the same on every server."""
+
+    table: Optional[str]  # as the query names it: the alias if it has one; None for "No tables used"
+    access_type: Optional[str]  # ALL, index, range, ref, eq_ref, const, ...
+    key: Optional[str]  # the index used to access the table; "a,b" for index_merge
+    rows: Optional[int]  # the optimizer's estimate of rows read
+
+
+def normalize_explain_row(row: Mapping[str, Any]) -> ExplainLine:
+    """An EXPLAIN row (column name -> value, any case) as an ExplainLine.
+
+    MariaDB's rowid filter (10.4+) reports ``type`` "ref|filter", ``key`` "access_idx|filter_idx"
+    and ``rows`` "1000 (5%)"; the access part is what reads the table, so the filter part is
+    dropped. MySQL's TRADITIONAL format has the same columns plus partitions and filtered.
+    """
+    values = {str(name).lower(): value for name, value in row.items()}
+
+    def access_part(value: Any) -> Optional[str]:
+        return None if value is None else str(value).split("|", 1)[0] or None
+
+    rows = values.get("rows")
+    match = re.match(r"^\s*(\d+)", str(rows)) if rows is not None else None
+    return ExplainLine(
+        table=None if values.get("table") is None else str(values["table"]),
+        access_type=access_part(values.get("type")),
+        key=access_part(values.get("key")),
+        rows=int(match.group(1)) if match else None,
+    )

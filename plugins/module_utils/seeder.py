@@ -27,7 +27,8 @@ _SIZED = re.compile(r"^(var)?char\((\d+)\)")
 _DECIMAL = re.compile(r"^decimal\((\d+),(\d+)\)")
 _INTEGER = re.compile(r"^(tinyint|smallint|mediumint|int|bigint)\b")
 _MAX_INT = {"tinyint": 127, "smallint": 32767, "mediumint": 8388607, "int": 2147483647, "bigint": 9223372036854775807}
-_POLYMORPHIC_TYPES = ("App\\\\Models\\\\Company", "App\\\\Models\\\\Branch", "App\\\\Models\\\\Service", "App\\\\Models\\\\Staff")
+# Laravel morph class names, as the application stores them in *_type columns.
+_POLYMORPHIC_TYPES = ("App\\Models\\Company", "App\\Models\\Branch", "App\\Models\\Service", "App\\Models\\Staff")
 
 
 @dataclass(frozen=True)
@@ -259,6 +260,9 @@ def _fill(cur: Any, tables: Mapping[str, Table], name: str, count: int, tenant_c
         for fk in fks:
             if fk is not tenant_fk:
                 builder.pick_parent(fk, tenant_expr)
+        for fk in table["foreign_keys"]:
+            if fk["references"] == name:  # self-references are linked after the insert
+                builder.values.update({column: "NULL" for column in fk["columns"]})
         unique_columns = _discriminators(table, builder.values)
         insert_columns: List[str] = []
         select_values: List[str] = []
@@ -357,7 +361,7 @@ def _typed_value(name: str, kind: str, hashed: str, unique: bool, siblings: Set[
     if sized:
         length = int(sized.group(2))
         if name.endswith("_type") and name[:-5] + "_id" in siblings:
-            return f"ELT(1 + {hashed} % {len(_POLYMORPHIC_TYPES)}, {', '.join(repr(t) for t in _POLYMORPHIC_TYPES)})"
+            return f"ELT(1 + {hashed} % {len(_POLYMORPHIC_TYPES)}, {', '.join(_sql_string(t) for t in _POLYMORPHIC_TYPES)})"
         if length == 36:  # UUID-shaped, unique per row (MD5 of the row number)
             digest = f"MD5(CONCAT('{name[:20]}', nums.n))"
             return (
@@ -373,6 +377,10 @@ def _typed_value(name: str, kind: str, hashed: str, unique: bool, siblings: Set[
     if kind.startswith(("binary", "varbinary")):
         return "UNHEX(MD5(nums.n))"
     raise SchemagateError(f"Cannot generate values for column {name} of type {kind}: seed this table yourself or exclude it.")
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 def _link_self_references(cur: Any, table: Table, name: str) -> None:

@@ -1,0 +1,121 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: schemagate contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: clone
+short_description: Clone a database's schema into a scratch database, or drop that scratch database
+version_added: "0.1.0"
+description:
+  - With O(state=present), creates O(scratch_database) with the structure of O(database) (tables with their
+    indexes and foreign keys, views, triggers, routines) and the rows of its migration bookkeeping tables, so the
+    clone sits at the same migration state. O(database) is only read.
+  - The scratch database gets a C(schemagate_scratch) marker table naming O(run_id). With O(state=absent) the
+    module drops O(scratch_database) only if it carries the marker of O(run_id), never O(database) itself.
+author: schemagate contributors (@schemagate)
+extends_documentation_fragment:
+  - schemagate.mysql.connection
+options:
+  database:
+    description: The source (production) database; only read.
+    type: str
+    required: true
+    aliases: [ db ]
+  scratch_database:
+    description: Name of the scratch database; must differ from O(database) and not exist yet (with O(state=present)).
+    type: str
+    required: true
+  run_id:
+    description: Identifier of the gate run, recorded in the scratch database's marker.
+    type: str
+    required: true
+  state:
+    description: V(present) clones, V(absent) drops the scratch database of this run.
+    type: str
+    choices: [ present, absent ]
+    default: present
+  migrations_table:
+    description: Laravel-compatible migrations table whose rows (and schemagate's journal) are copied.
+    type: str
+    default: migrations
+attributes:
+  check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
+    support: none
+'''
+
+EXAMPLES = r'''
+- name: Clone production's schema for a rehearsal
+  schemagate.mysql.clone:
+    config_file: /etc/schemagate/deploy.cnf
+    database: askproai_db
+    scratch_database: askproai_db_sg_gate_20261124130000
+    run_id: "20261124130000"
+
+- name: Drop the scratch database afterwards
+  schemagate.mysql.clone:
+    config_file: /etc/schemagate/deploy.cnf
+    database: askproai_db
+    scratch_database: askproai_db_sg_gate_20261124130000
+    run_id: "20261124130000"
+    state: absent
+'''
+
+RETURN = r'''
+clone:
+  description: What was cloned (tables, views, triggers, routines, copied bookkeeping rows, seconds).
+  returned: when O(state=present)
+  type: dict
+  sample: {source: askproai_db, target: askproai_db_sg_gate_1, tables: [appointments, branches], copied_rows: {migrations: 6}}
+server:
+  description: Flavour and version of the server.
+  returned: always
+  type: dict
+'''
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.schemagate.mysql.plugins.module_utils.clone import check_scratch_target, clone_schema, drop_scratch
+from ansible_collections.schemagate.mysql.plugins.module_utils.module_glue import argument_spec, open_connection, run, server_facts
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(
+            database=dict(type='str', required=True, aliases=['db']),
+            scratch_database=dict(type='str', required=True),
+            run_id=dict(type='str', required=True),
+            state=dict(type='str', default='present', choices=['present', 'absent']),
+            migrations_table=dict(type='str', default='migrations'),
+        ),
+        supports_check_mode=True,
+    )
+    run(module, missing_required_lib('PyMySQL'), lambda: clone(module))
+
+
+def clone(module):
+    params = module.params
+    check_scratch_target(params['database'], params['scratch_database'])
+    conn, server = open_connection(module)
+    try:
+        if module.check_mode:
+            return dict(changed=True, server=server_facts(server))
+        if params['state'] == 'absent':
+            dropped = drop_scratch(conn, params['database'], params['scratch_database'], params['run_id'])
+            return dict(changed=dropped, server=server_facts(server))
+        table = params['migrations_table']
+        report = clone_schema(
+            conn, server, params['database'], params['scratch_database'], params['run_id'], (table, 'schemagate_' + table)
+        )
+        return dict(changed=True, clone=report.as_dict(), server=server_facts(server))
+    finally:
+        conn.close()
+
+
+if __name__ == '__main__':
+    main()

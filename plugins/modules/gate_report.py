@@ -1,0 +1,104 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: schemagate contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: gate_report
+short_description: Write a gate run's report (gate.json, junit.xml, summary.md)
+version_added: "0.1.0"
+description:
+  - Collects the check results of a gate run and writes C(gate.json) (every check, figure and difference),
+    C(junit.xml) (one testcase per check, for CI systems) and C(summary.md) (a pass/fail table and the benchmark
+    table against thresholds) into O(report_dir), each with mode 0600.
+  - Does not connect to any database.
+author: schemagate contributors (@schemagate)
+options:
+  report_dir:
+    description: Directory to write into (created if missing).
+    type: path
+    required: true
+  run:
+    description: Facts about the run shown in the report (run_id, database, server, pending, started_at, seconds).
+    type: dict
+    required: true
+  checks:
+    description: Check results (dicts with group, name, passed, message, details, figures, seconds, warning).
+    type: list
+    elements: dict
+    required: true
+attributes:
+  check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
+    support: full
+    details: The report is written in check mode too, since the gate itself runs in check mode.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
+    support: none
+'''
+
+EXAMPLES = r'''
+- name: Write the gate report
+  schemagate.mysql.gate_report:
+    report_dir: "{{ playbook_dir }}/../reports/{{ gate_run_id }}"
+    run: {run_id: "{{ gate_run_id }}", database: askproai_db}
+    checks: "{{ gate_verify.checks + gate_benchmark.checks }}"
+'''
+
+RETURN = r'''
+passed:
+  description: Whether every check passed.
+  returned: always
+  type: bool
+summary:
+  description: One line; the count of checks and the first failure.
+  returned: always
+  type: str
+failed_checks:
+  description: "C(group / name: message) of every failed check."
+  returned: always
+  type: list
+  elements: str
+paths:
+  description: Paths of the written files.
+  returned: always
+  type: dict
+  sample: {json: reports/1/gate.json, junit: reports/1/junit.xml, summary: reports/1/summary.md}
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.schemagate.mysql.plugins.module_utils.checks import CheckResult, failures, summary_line
+from ansible_collections.schemagate.mysql.plugins.module_utils.errors import SchemagateError
+from ansible_collections.schemagate.mysql.plugins.module_utils.report import write_report
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            report_dir=dict(type='path', required=True),
+            run=dict(type='dict', required=True),
+            checks=dict(type='list', elements='dict', required=True),
+        ),
+        supports_check_mode=True,
+    )
+    try:
+        results = [CheckResult.from_dict(c) for c in module.params['checks']]
+    except (KeyError, TypeError, ValueError) as exc:
+        module.fail_json(msg=f"checks must be check results (group, name, passed...): {exc}")
+    try:
+        paths = write_report(module.params['report_dir'], module.params['run'], results)
+    except SchemagateError as exc:
+        module.fail_json(msg=exc.message)
+    module.exit_json(
+        changed=True,
+        passed=not failures(results),
+        summary=summary_line(results),
+        failed_checks=[f"{r.group} / {r.name}: {r.message}" for r in failures(results)],
+        paths=paths,
+    )
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,134 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: schemagate contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: preflight
+short_description: Read-only checks of a production database before a rehearsal or a deploy
+version_added: "0.1.0"
+description:
+  - Reports the server flavour and version, pending migrations, applied migrations whose files changed or that
+    stopped halfway, transactions open longer than O(long_transaction_seconds) (a migration's DDL would queue
+    behind them and block the table), and privileges of the account that are missing for the next step.
+  - Only reads; never changes anything.
+author: schemagate contributors (@schemagate)
+extends_documentation_fragment:
+  - schemagate.mysql.connection
+options:
+  database:
+    description: The production database.
+    type: str
+    required: true
+    aliases: [ db ]
+  migrations_dir:
+    description: Directory of the migration files.
+    type: path
+    required: true
+  migrations_table:
+    description: Laravel-compatible migrations table.
+    type: str
+    default: migrations
+  long_transaction_seconds:
+    description: Transactions open longer than this fail the check; V(0) disables it.
+    type: int
+    default: 60
+  purpose:
+    description: V(gate) checks read privileges on production; V(deploy) checks the privileges a migration needs.
+    type: str
+    choices: [ gate, deploy ]
+    default: gate
+  scratch_database:
+    description: A scratch database name whose privileges (create, fill, drop) the account needs for the gate.
+    type: str
+attributes:
+  check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
+    support: none
+'''
+
+EXAMPLES = r'''
+- name: Preflight production before the gate
+  schemagate.mysql.preflight:
+    config_file: /etc/schemagate/gate.cnf
+    database: askproai_db
+    migrations_dir: "{{ playbook_dir }}/../migrations"
+    scratch_database: askproai_db_sg_gate_check
+  register: preflight
+'''
+
+RETURN = r'''
+passed:
+  description: Whether every preflight check passed.
+  returned: always
+  type: bool
+pending:
+  description: Names of the migrations pending on production.
+  returned: always
+  type: list
+  elements: str
+checks:
+  description: One result per check (group C(preflight)).
+  returned: always
+  type: list
+  elements: dict
+server:
+  description: Flavour and version of the server.
+  returned: always
+  type: dict
+'''
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.schemagate.mysql.plugins.module_utils.checks import failures
+from ansible_collections.schemagate.mysql.plugins.module_utils.migration_files import load_migrations
+from ansible_collections.schemagate.mysql.plugins.module_utils.module_glue import argument_spec, open_connection, run, server_facts
+from ansible_collections.schemagate.mysql.plugins.module_utils.preflight import DEPLOY_PRIVILEGES, GATE_PRIVILEGES, run_preflight
+from ansible_collections.schemagate.mysql.plugins.module_utils.runner import MigrationRunner, RunnerSettings
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(
+            database=dict(type='str', required=True, aliases=['db']),
+            migrations_dir=dict(type='path', required=True),
+            migrations_table=dict(type='str', default='migrations'),
+            long_transaction_seconds=dict(type='int', default=60),
+            purpose=dict(type='str', default='gate', choices=['gate', 'deploy']),
+            scratch_database=dict(type='str'),
+        ),
+        supports_check_mode=True,
+    )
+    run(module, missing_required_lib('PyMySQL'), lambda: preflight(module))
+
+
+def preflight(module):
+    params = module.params
+    settings = RunnerSettings(database=params['database'], migrations_table=params['migrations_table'])
+    migrations = load_migrations(params['migrations_dir'])
+    conn, server = open_connection(module, settings.database)
+    try:
+        results = run_preflight(
+            conn,
+            server,
+            settings,
+            migrations,
+            params['long_transaction_seconds'],
+            GATE_PRIVILEGES if params['purpose'] == 'gate' else DEPLOY_PRIVILEGES,
+            params['scratch_database'] or '',
+        )
+        pending = [m.name for m in MigrationRunner(conn, settings, migrations).pending()]
+        return dict(
+            changed=False, passed=not failures(results), pending=pending,
+            checks=[r.as_dict() for r in results], server=server_facts(server),
+        )
+    finally:
+        conn.close()
+
+
+if __name__ == '__main__':
+    main()

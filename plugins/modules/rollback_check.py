@@ -1,0 +1,112 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: schemagate contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: rollback_check
+short_description: Prove that pending migrations roll back and re-apply cleanly, with schema fingerprints
+version_added: "0.1.0"
+description:
+  - In a scratch clone at production's migration state, applies the pending migrations one at a time, recording
+    the schema after each, then runs the rollback scenarios; full rollback, step-by-step rollback in dependency
+    order, foreign-key and index clean-up, re-migration, data insertion, unique enforcement and cascades after
+    re-migration, idempotency, partial rollback with selective re-migration, and preservation of the rows of
+    pre-existing tables.
+  - Every state is compared with the schema the migrations should give, not by counting objects; failures list
+    the exact differences.
+  - Only runs on scratch databases made by M(schemagate.mysql.clone).
+author: schemagate contributors (@schemagate)
+extends_documentation_fragment:
+  - schemagate.mysql.connection
+options:
+  database:
+    description: The scratch database (a fresh clone, not yet migrated).
+    type: str
+    required: true
+    aliases: [ db ]
+  migrations_dir:
+    description: Directory of the migration files.
+    type: path
+    required: true
+  migrations_table:
+    description: Laravel-compatible migrations table.
+    type: str
+    default: migrations
+  rows_per_table:
+    description: Rows generated in each table to prove data preservation and constraints.
+    type: int
+    default: 3
+attributes:
+  check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
+    support: none
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
+    support: none
+'''
+
+EXAMPLES = r'''
+- name: Prove the pending migrations are reversible
+  schemagate.mysql.rollback_check:
+    config_file: /etc/schemagate/deploy.cnf
+    database: askproai_db_sg_rollback_20261124130000
+    migrations_dir: "{{ playbook_dir }}/../migrations"
+  register: rollback
+'''
+
+RETURN = r'''
+passed:
+  description: Whether every scenario passed.
+  returned: always
+  type: bool
+checks:
+  description: One result per scenario (group C(rollback)), with message, differences and seconds.
+  returned: always
+  type: list
+  elements: dict
+server:
+  description: Flavour and version of the server.
+  returned: always
+  type: dict
+'''
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.schemagate.mysql.plugins.module_utils.checks import failures
+from ansible_collections.schemagate.mysql.plugins.module_utils.clone import require_scratch
+from ansible_collections.schemagate.mysql.plugins.module_utils.migration_files import load_migrations
+from ansible_collections.schemagate.mysql.plugins.module_utils.module_glue import argument_spec, open_connection, run, server_facts
+from ansible_collections.schemagate.mysql.plugins.module_utils.rollback_safety import check_rollback_safety
+from ansible_collections.schemagate.mysql.plugins.module_utils.runner import RunnerSettings
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(
+            database=dict(type='str', required=True, aliases=['db']),
+            migrations_dir=dict(type='path', required=True),
+            migrations_table=dict(type='str', default='migrations'),
+            rows_per_table=dict(type='int', default=3),
+        ),
+        supports_check_mode=False,
+    )
+    run(module, missing_required_lib('PyMySQL'), lambda: rollback_check(module))
+
+
+def rollback_check(module):
+    params = module.params
+    settings = RunnerSettings(database=params['database'], migrations_table=params['migrations_table'])
+    migrations = load_migrations(params['migrations_dir'])
+    conn, server = open_connection(module, settings.database)
+    try:
+        require_scratch(conn, settings.database)
+        results = check_rollback_safety(conn, server, settings, migrations, params['rows_per_table'])
+        return dict(changed=True, passed=not failures(results), checks=[r.as_dict() for r in results], server=server_facts(server))
+    finally:
+        conn.close()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,121 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: schemagate contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: seed
+short_description: Fill the empty tables of a scratch database with synthetic, FK-consistent rows
+version_added: "0.1.0"
+description:
+  - Reads the foreign-key graph from the catalog and fills every empty table, parents first, with one server-side
+    C(INSERT ... SELECT) per table. Every foreign key points at an existing parent; where child and parent both
+    carry the tenant column, the parent is picked in the child's tenant. Undeclared C(<name>_id) references are
+    followed by Laravel naming convention.
+  - Only writes to scratch databases made by M(schemagate.mysql.clone) (they carry a marker table); anything else
+    is refused, so the gate can never write to production.
+author: schemagate contributors (@schemagate)
+extends_documentation_fragment:
+  - schemagate.mysql.connection
+options:
+  database:
+    description: The scratch database to fill.
+    type: str
+    required: true
+    aliases: [ db ]
+  rows:
+    description: Rows to generate per table name; tables not listed get O(default_rows).
+    type: dict
+    default: {}
+  default_rows:
+    description: Rows for tables not named in O(rows).
+    type: int
+    default: 1000
+  tenant_column:
+    description: Column that scopes rows to a tenant; parents are picked within the child's tenant.
+    type: str
+    default: company_id
+  exclude:
+    description: Tables never to fill (the migration bookkeeping tables are always excluded).
+    type: list
+    elements: str
+    default: []
+attributes:
+  check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
+    support: partial
+    details: Reports nothing to do and changes nothing.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
+    support: none
+'''
+
+EXAMPLES = r'''
+- name: Seed the rehearsal clone at benchmark scale
+  schemagate.mysql.seed:
+    config_file: /etc/schemagate/deploy.cnf
+    database: askproai_db_sg_gate_20261124130000
+    rows:
+      appointment_modifications: 100000
+      callback_requests: 100000
+    default_rows: 2000
+'''
+
+RETURN = r'''
+seeded:
+  description: Rows inserted per table, tables skipped (with the reason), seconds per table, total and rows per second.
+  returned: success
+  type: dict
+  sample: {rows: {companies: 20, callback_requests: 100000}, skipped: {migrations: already has rows}, total_rows: 100020,
+           seconds: 3.1, rows_per_second: 32264}
+server:
+  description: Flavour and version of the server.
+  returned: always
+  type: dict
+'''
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.schemagate.mysql.plugins.module_utils.clone import MARKER_TABLE, require_scratch
+from ansible_collections.schemagate.mysql.plugins.module_utils.module_glue import argument_spec, open_connection, run, server_facts
+from ansible_collections.schemagate.mysql.plugins.module_utils.seeder import SeedPlan, seed_database
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(
+            database=dict(type='str', required=True, aliases=['db']),
+            rows=dict(type='dict', default={}),
+            default_rows=dict(type='int', default=1000),
+            tenant_column=dict(type='str', default='company_id'),
+            exclude=dict(type='list', elements='str', default=[]),
+        ),
+        supports_check_mode=True,
+    )
+    run(module, missing_required_lib('PyMySQL'), lambda: seed(module))
+
+
+def seed(module):
+    params = module.params
+    conn, server = open_connection(module)
+    try:
+        require_scratch(conn, params['database'])
+        if module.check_mode:
+            return dict(changed=False, server=server_facts(server))
+        rows = {}
+        for table, count in params['rows'].items():
+            try:
+                rows[table] = int(count)
+            except (TypeError, ValueError):
+                module.fail_json(msg=f"rows.{table} must be a whole number of rows, got {count!r}.")
+        plan = SeedPlan(rows=rows, default_rows=params['default_rows'], tenant_column=params['tenant_column'])
+        exclude = ['migrations', 'schemagate_migrations', MARKER_TABLE] + params['exclude']
+        result = seed_database(conn, server, params['database'], plan, exclude=exclude)
+        return dict(changed=bool(result.rows), seeded=result.as_dict(), server=server_facts(server))
+    finally:
+        conn.close()
+
+
+if __name__ == '__main__':
+    main()
