@@ -84,9 +84,12 @@ class ConnectionParams:
         """Where we connect, for messages (never the password)."""
         if self.unix_socket:
             where = f"socket {self.unix_socket}"
-        else:
+        elif self.host or self.port or not self.config_file:
             where = f"{self.host or 'localhost'}:{self.port or 3306}"
-        return f"{self.user or '(user from config)'}@{where}"
+        else:
+            where = "(host from config_file)"
+        described = f"{self.user or '(user from config_file)'}@{where}"
+        return f"{described} via {self.config_file}" if self.config_file else described
 
 
 def validate_identifier(name: str, what: str = "identifier") -> str:

@@ -206,4 +206,3 @@ def _one_up(s: _Scenarios, migration: Migration) -> Any:
     if result.names != [migration.name]:
         return f"expected to apply {migration.name}, applied {result.names}"
     return None
-

@@ -241,8 +241,8 @@ class MigrationRunner:
         done: List[MigrationRun],
     ) -> MigrationFailed:
         after = self._objects()
-        created = sorted(after - before)
-        removed = sorted(before - after)
+        created = _collapse(after - before)
+        removed = _collapse(before - after)
         cause = error_text(exc)
         if error_code(exc) == _LOCK_WAIT_TIMEOUT:
             blockers = describe_open_transactions(self.conn)
@@ -416,6 +416,12 @@ class MigrationRunner:
         except MySQLError:
             self.conn.rollback()
             raise
+
+
+def _collapse(objects: Set[str]) -> List[str]:
+    """Objects sorted, leaving out the columns, indexes and keys of a table that is itself listed."""
+    tables = {o.split(" ", 1)[1] for o in objects if o.startswith(("table ", "view "))}
+    return sorted(o for o in objects if o.startswith(("table ", "view ")) or o.rsplit(" ", 1)[1].split(".")[0] not in tables)
 
 
 def _journal_detail(row: Dict[str, Any]) -> str:

@@ -13,7 +13,8 @@ description:
   - Collects the check results of a gate run and writes C(gate.json) (every check, figure and difference),
     C(junit.xml) (one testcase per check, for CI systems) and C(summary.md) (a pass/fail table and the benchmark
     table against thresholds) into O(report_dir), each with mode 0600.
-  - Does not connect to any database.
+  - Does not connect to any database. Always reports C(changed=false): the report is an artifact of the run,
+    not state on the target.
 author: schemagate contributors (@schemagate)
 options:
   report_dir:
@@ -91,8 +92,9 @@ def main():
         paths = write_report(module.params['report_dir'], module.params['run'], results)
     except SchemagateError as exc:
         module.fail_json(msg=exc.message)
+    # The report is an artifact of the run, not managed state: writing it changes nothing.
     module.exit_json(
-        changed=True,
+        changed=False,
         passed=not failures(results),
         summary=summary_line(results),
         failed_checks=[f"{r.group} / {r.name}: {r.message}" for r in failures(results)],

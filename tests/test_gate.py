@@ -1,0 +1,174 @@
+"""The gate, run by ansible-playbook: the Phase B set passes; broken sets are blocked, production untouched."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+
+import pytest
+
+from conftest import MIGRATIONS_DIR, REPO, create_database, drop_database
+from test_playbooks import playbook
+
+from plugins.module_utils.catalog import fingerprint, read_tables
+from plugins.module_utils.sample_data import SampleScale, seed_base_data
+
+# Smaller than the gate's defaults so the suite stays fast; the plans are still the real ones.
+FAST_GATE = {
+    "gate_seed_rows": {
+        "companies": 10, "branches": 50, "staff": 200, "services": 50, "customers": 4000, "appointments": 10000,
+        "appointment_modifications": 20000, "callback_requests": 20000, "callback_escalations": 4000,
+        "notification_configurations": 2000, "policy_configurations": 2000, "appointment_modification_stats": 10000,
+    },
+    "gate_seed_default_rows": 200,
+    "gate_benchmark_runs": 5,
+    "gate_benchmark_warmup": 1,
+}
+
+
+@pytest.fixture
+def production(admin):
+    """A small production-like database: base tables with sample rows, nothing migrated yet."""
+    name = create_database(admin)
+    with admin.cursor() as cur:
+        cur.execute(f"USE `{name}`")
+    seed_base_data(admin, SampleScale.scaled(0.01))
+    yield name
+    drop_database(admin, name)
+
+
+def snapshot(admin, server, database):
+    """Schema fingerprint (bookkeeping included) and every table's row checksum."""
+    tables = read_tables(admin, database, server)
+    with admin.cursor() as cur:
+        cur.execute("CHECKSUM TABLE " + ", ".join(f"`{database}`.`{t}`" for t in sorted(tables)))
+        sums = {row[0]: row[1] for row in cur.fetchall()}
+    return fingerprint(tables), sums
+
+
+def leftover_scratch(admin, database):
+    with admin.cursor() as cur:
+        cur.execute("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE %s", (database.replace("_", "\\_") + "\\_sg\\_%",))
+        return [row[0] for row in cur.fetchall()]
+
+
+def run_gate(tmp_path, database, migrations_dir, **extra):
+    vars_file = tmp_path / "gate.json"
+    vars_file.write_text(json.dumps({
+        "schemagate_database": database,
+        "schemagate_migrations_dir": migrations_dir,
+        "gate_report_root": str(tmp_path / "reports"),
+        **FAST_GATE,
+        **extra,
+    }))
+    result = playbook("playbooks/gate.yml", extra_vars_file=str(vars_file))
+    flat = " ".join(result.stdout.split())
+    reports = sorted((tmp_path / "reports").glob("*/gate.json"))
+    report = json.loads(reports[-1].read_text()) if reports else None
+    return result, flat, report
+
+
+def edit(directory, name, direction, old, new):
+    path = os.path.join(directory, f"{name}.{direction}.sql")
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    assert old in text, f"{old!r} not in {path}"
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text.replace(old, new))
+
+
+def failed_checks(report):
+    return {f"{c['group']} / {c['name']}": c for c in report["checks"] if not c["passed"]}
+
+
+def test_the_phase_b_set_passes_and_production_is_untouched(admin, server, production, tmp_path):
+    before = snapshot(admin, server, production)
+    result, flat, report = run_gate(tmp_path, production, MIGRATIONS_DIR)
+    assert result.returncode == 0, flat[-3000:]
+    assert "GATE PASSED" in flat
+    assert report["passed"] and not failed_checks(report)
+    groups = {c["group"] for c in report["checks"]}
+    assert groups == {"preflight", "clone", "seed", "migrate", "verify", "integrity", "benchmark", "rollback"}
+    assert snapshot(admin, server, production) == before
+    assert leftover_scratch(admin, production) == []
+    run_dir = os.path.dirname(sorted((tmp_path / "reports").glob("*/gate.json"))[-1])
+    for name in ("gate.json", "junit.xml", "summary.md"):
+        assert oct(os.stat(os.path.join(run_dir, name)).st_mode & 0o777) == "0o600"
+    junit = open(os.path.join(run_dir, "junit.xml"), encoding="utf-8").read()
+    assert junit.count("<testcase ") == len(report["checks"]) and "<failure" not in junit
+
+
+BROKEN = {
+    "missing critical index": (
+        ("2025_10_01_060304_create_appointment_modifications_table", "up",
+         "  KEY idx_customer_mods_rolling (company_id, customer_id, modification_type, created_at),\n", ""),
+        ["verify / structure appointment_modifications", "benchmark / customer_modifications_30d"],
+        "index idx_customer_mods_rolling: missing",
+    ),
+    "wrong ON DELETE rule": (
+        ("2025_10_01_060203_create_callback_requests_table", "up",
+         "REFERENCES customers (id) ON DELETE SET NULL", "REFERENCES customers (id) ON DELETE CASCADE"),
+        ["verify / structure callback_requests"],
+        "foreign key callback_requests_customer_id_foreign: on_delete is 'CASCADE', expected 'SET NULL'",
+    ),
+    "nullable company_id": (
+        ("2025_10_01_060100_create_notification_configurations_table", "up",
+         "company_id BIGINT UNSIGNED NOT NULL", "company_id BIGINT UNSIGNED NULL"),
+        ["verify / structure notification_configurations"],
+        "column company_id: nullable is True, expected False",
+    ),
+    "down that leaves its table": (
+        ("2025_10_01_060400_create_appointment_modification_stats_table", "down",
+         "DROP TABLE IF EXISTS appointment_modification_stats;", "SELECT 1;"),
+        ["rollback / step-by-step rollback in dependency order"],
+        "after undoing 2025_10_01_060400_create_appointment_modification_stats_table: table appointment_modification_stats: unexpected",
+    ),
+    "down that drops the wrong table": (
+        ("2025_10_01_060400_create_appointment_modification_stats_table", "down",
+         "DROP TABLE IF EXISTS appointment_modification_stats;", "DROP TABLE IF EXISTS callback_escalations;"),
+        ["rollback / step-by-step rollback in dependency order"],
+        "table callback_escalations: missing",
+    ),
+    "up that fails midway": (
+        ("2025_10_01_060203_create_callback_requests_table", "up",
+         ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;",
+         ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;\nCREATE INDEX idx_broken ON callback_requests (no_such_column);"),
+        ["migrate / 2025_10_01_060203_create_callback_requests_table"],
+        "Migration 2025_10_01_060203_create_callback_requests_table (up) failed at statement 2 of 2",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_a_broken_migration_set_is_blocked_before_production_is_touched(admin, server, production, tmp_path, case):
+    (name, direction, old, new), expected_failures, expected_text = BROKEN[case]
+    broken = str(tmp_path / "migrations")
+    shutil.copytree(MIGRATIONS_DIR, broken)
+    edit(broken, name, direction, old, new)
+    before = snapshot(admin, server, production)
+    result, flat, report = run_gate(tmp_path, production, broken)
+    assert result.returncode != 0, flat[-2000:]
+    assert "GATE FAILED" in flat and "Gate failed for" in flat
+    failed = failed_checks(report)
+    for check in expected_failures:
+        assert check in failed, f"{check} not among {sorted(failed)}"
+    assert expected_text in json.dumps(report), expected_text
+    assert snapshot(admin, server, production) == before
+    assert leftover_scratch(admin, production) == []
+
+
+def test_keep_scratch_leaves_the_clones_for_debugging_and_only_ours_are_dropped(admin, server, production, tmp_path):
+    result, flat, report = run_gate(tmp_path, production, MIGRATIONS_DIR, gate_keep_scratch=True)
+    assert result.returncode == 0, flat[-2000:]
+    kept = leftover_scratch(admin, production)
+    assert len(kept) == 2 and all(re.match(rf"{production}_sg_(gate|rb)_\d{{14}}[0-9a-f]{{4}}$", k) for k in kept)
+    for name in kept:
+        drop_database(admin, name)
+
+
+def test_skipping_the_gate_needs_a_variable_and_is_loud(production, tmp_path):
+    result, flat, report = run_gate(tmp_path, production, MIGRATIONS_DIR, schemagate_skip_gate=True)
+    assert result.returncode == 0
+    assert "WARNING: the pre-deploy gate was SKIPPED" in flat
+    assert report is None
