@@ -103,26 +103,58 @@ def _run(s: _Scenarios, rows_per_table: int) -> List[CheckResult]:
     full = states[-1]
     new_tables = sorted(set(full) - set(baseline))
 
-    # 1-3. Step-by-step rollback in reverse (FK-dependency) order: each state equals the one below it.
+    # 1-2. Step-by-step rollback in reverse (FK-dependency) order: each state equals the one below it.
     started = time.monotonic()
     mismatches: List[str] = []
+    fk_errors: List[str] = []
     for index in range(len(pending), 0, -1):
-        done = s.runner.rollback(steps=1)
+        try:
+            done = s.runner.rollback(steps=1)
+        except SchemagateError as exc:
+            fk_errors.append(exc.message)
+            break
         if done.names != [names[index - 1]]:
             mismatches.append(f"rollback step undid {done.names}, expected {[names[index - 1]]}")
             break
         mismatches.extend(f"after undoing {names[index - 1]}: {d}" for d in diff_tables(states[index - 1], s.tables()))
     s.record(
-        "step-by-step rollback in dependency order",
+        "step-by-step rollback",
         started,
-        not mismatches,
+        not mismatches and not fk_errors,
         "every partial state equals what the remaining migrations give" if not mismatches else "a partial rollback left a different schema",
-        mismatches,
+        mismatches + fk_errors,
         steps=len(pending),
     )
-    # 4-5. Full rollback: back to the pre-migration schema, foreign keys and indexes cleaned up.
+    s.record(
+        "rollback in foreign-key dependency order",
+        started,
+        not fk_errors,
+        "every down ran, newest first, without a foreign-key or other error" if not fk_errors else "a down failed",
+        fk_errors,
+    )
+    if fk_errors:
+        return s.results
+    # 3-4. Full rollback: back to the pre-migration schema, no foreign key or index left behind.
     started = time.monotonic()
     s.same("full rollback restores the pre-migration schema", started, baseline, "after rolling everything back")
+    started = time.monotonic()
+    after = s.tables()
+    dangling = [
+        f"foreign key {table}.{fk['name']} still references {fk['references']}"
+        for table, spec in after.items() for fk in spec["foreign_keys"] if fk["references"] not in after
+    ]
+    leftovers = [f"table {t} left behind" for t in sorted(set(after) - set(baseline))]
+    for table in set(after) & set(baseline):
+        names_after = {i["name"] for i in after[table]["indexes"]} | {f["name"] for f in after[table]["foreign_keys"]}
+        names_before = {i["name"] for i in baseline[table]["indexes"]} | {f["name"] for f in baseline[table]["foreign_keys"]}
+        leftovers.extend(f"{table}: {name} left behind" for name in sorted(names_after - names_before))
+    s.record(
+        "foreign keys and indexes cleaned up",
+        started,
+        not dangling and not leftovers,
+        "no foreign key, index or table of the migrations remains" if not dangling and not leftovers else "objects remain after rollback",
+        dangling + leftovers,
+    )
     started = time.monotonic()
     after_sums = s.checksums(preexisting)
     changed = [f"{t}: checksum {base_sums[t]} -> {after_sums.get(t)}" for t in preexisting if after_sums.get(t) != base_sums[t]]
@@ -153,14 +185,17 @@ def _run(s: _Scenarios, rows_per_table: int) -> List[CheckResult]:
     )
     started = time.monotonic()
     integrity = check_integrity(conn, server, settings.database, new_tables)
-    broken = [f"{r.name}: {r.message}" for r in integrity if not r.passed and not r.name.startswith("orphans")]
-    s.record(
-        "unique constraints and cascades after re-migration",
-        started,
-        not broken,
-        f"{len(integrity)} integrity probes on the re-created tables" if not broken else "integrity probes failed after re-migration",
-        broken,
-    )
+    for prefix, name in (("unique ", "unique constraints enforced after re-migration"), ("fk ", "cascades and ON DELETE rules after re-migration")):
+        probes = [r for r in integrity if r.name.startswith(prefix)]
+        broken = [f"{r.name}: {r.message}" for r in probes if not r.passed]
+        s.record(
+            name,
+            started,
+            bool(probes) and not broken,
+            f"{len(probes)} probes on the re-created tables" if probes and not broken
+            else ("nothing to probe" if not probes else "probes failed after re-migration"),
+            broken,
+        )
 
     # 10. Idempotency: a second migrate has nothing to do.
     started = time.monotonic()

@@ -13,8 +13,8 @@ description:
   - Collects the check results of a gate run and writes C(gate.json) (every check, figure and difference),
     C(junit.xml) (one testcase per check, for CI systems) and C(summary.md) (a pass/fail table and the benchmark
     table against thresholds) into O(report_dir), each with mode 0600.
-  - Does not connect to any database. Always reports C(changed=false): the report is an artifact of the run,
-    not state on the target.
+  - Does not connect to any database. Always reports C(changed=false), since the report is an artifact of the
+    run, not state on the target.
 author: schemagate contributors (@schemagate)
 options:
   report_dir:
