@@ -105,3 +105,15 @@ def test_a_bad_migration_set_changes_nothing(database, runner_for, migrations_co
     with pytest.raises(SchemagateError):
         runner_for(database, migrations_copy)
     assert fingerprint(tables_of(database)) == before
+
+
+def test_a_sandbox_on_a_busy_port_fails_at_once_naming_the_cause(sandbox_cfg, tmp_path):
+    from plugins.module_utils import sandbox
+
+    clash = sandbox.SandboxConfig(root=str(tmp_path / "second"), port=sandbox_cfg.port)
+    with pytest.raises(SchemagateError) as failure:
+        sandbox.start(clash, timeout=120)
+    message = one_line(failure.value)
+    assert message.startswith("The sandbox server exited at start-up:")
+    assert "Address already in use" in message
+    assert sandbox.status(sandbox_cfg)["running"]  # the first instance is untouched

@@ -6,8 +6,10 @@ few lines of argument parsing around a call into the core.
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable, Dict, Optional, Tuple
+from contextlib import contextmanager
+from typing import Any, Callable, Dict, Iterator, Optional, Sequence, Tuple
 
+from .checks import CheckResult, failures, summary_line
 from .connection import CONNECTION_ARGUMENT_SPEC, PYMYSQL_MISSING, ConnectionParams, connect
 from .dialect import ServerInfo, detect_server
 from .errors import SchemagateError
@@ -22,6 +24,28 @@ def argument_spec(**options: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
 def open_connection(module: Any, database: Optional[str] = None) -> Tuple[Any, ServerInfo]:
     conn = connect(ConnectionParams.from_module_params(module.params), database)
     return conn, detect_server(conn)
+
+
+@contextmanager
+def connection(module: Any, database: Optional[str] = None) -> Iterator[Tuple[Any, ServerInfo]]:
+    """An open connection and its server, closed when the block ends."""
+    conn, server = open_connection(module, database)
+    try:
+        yield conn, server
+    finally:
+        conn.close()
+
+
+def checks_result(results: Sequence[CheckResult], server: ServerInfo, changed: bool = False, **extra: Any) -> Dict[str, Any]:
+    """What every checking module returns: the verdict, a one-line summary and each check."""
+    return dict(
+        changed=changed,
+        passed=not failures(results),
+        summary=summary_line(results),
+        checks=[result.as_dict() for result in results],
+        server=server_facts(server),
+        **extra,
+    )
 
 
 def server_facts(server: ServerInfo) -> Dict[str, Any]:

@@ -174,8 +174,8 @@ def start(cfg: SandboxConfig, timeout: float = 60.0) -> Dict[str, Any]:
     if os.geteuid() == 0:
         args.append("--user=root")
     with open(os.devnull, "wb") as devnull:
-        subprocess.Popen(args, stdin=devnull, stdout=devnull, stderr=devnull, start_new_session=True)
-    _wait_until_accepting(cfg, timeout)
+        server = subprocess.Popen(args, stdin=devnull, stdout=devnull, stderr=devnull, start_new_session=True)
+    _wait_until_accepting(cfg, server, timeout)
     if fresh:
         _create_admin(cfg)
     return {"changed": True, **status(cfg)}
@@ -206,9 +206,11 @@ def _initialize(cfg: SandboxConfig, binary: str) -> None:
         raise SchemagateError(f"Initialising the sandbox datadir failed: {last[0]}")
 
 
-def _wait_until_accepting(cfg: SandboxConfig, timeout: float) -> None:
+def _wait_until_accepting(cfg: SandboxConfig, server: "subprocess.Popen[bytes]", timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SchemagateError(f"The sandbox server exited at start-up: {_last_error(cfg)} (full log: {cfg.error_log}).")
         if os.path.exists(cfg.socket) and _alive(_read_pid(cfg)):
             return
         time.sleep(0.1)  # polling a starting server; there is no event to wait on
@@ -216,6 +218,15 @@ def _wait_until_accepting(cfg: SandboxConfig, timeout: float) -> None:
         f"The sandbox server did not start within {timeout:.0f} s: see {cfg.error_log} "
         f"(is port {cfg.port} free? set SCHEMAGATE_SANDBOX_PORT)."
     )
+
+
+def _last_error(cfg: SandboxConfig) -> str:
+    try:
+        with open(cfg.error_log, encoding="utf-8", errors="replace") as handle:
+            errors = [line.strip() for line in handle if "[ERROR]" in line]
+    except OSError:
+        return "no error log"
+    return errors[-2] if len(errors) >= 2 and "Aborting" in errors[-1] else (errors[-1] if errors else "no error logged")
 
 
 def _bootstrap_params(cfg: SandboxConfig) -> ConnectionParams:

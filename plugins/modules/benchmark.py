@@ -127,13 +127,7 @@ server:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.schemagate.mysql.plugins.module_utils.benchmark import run_benchmarks
-from ansible_collections.schemagate.mysql.plugins.module_utils.checks import failures, summary_line
-from ansible_collections.schemagate.mysql.plugins.module_utils.module_glue import (
-    argument_spec,
-    open_connection,
-    run,
-    server_facts,
-)
+from ansible_collections.schemagate.mysql.plugins.module_utils.module_glue import argument_spec, checks_result, connection, run
 
 
 def main():
@@ -152,26 +146,12 @@ def main():
 
 def benchmark(module):
     params = module.params
-    conn, server = open_connection(module, params['database'])
-    try:
+    with connection(module, params['database']) as (conn, server):
         results = run_benchmarks(
-            conn,
-            server,
-            params['database'],
-            params['benchmark_file'],
-            warmup=params['warmup'],
-            runs=params['runs'],
-            full_scan_rows=params['full_scan_rows'],
+            conn, server, params['database'], params['benchmark_file'],
+            warmup=params['warmup'], runs=params['runs'], full_scan_rows=params['full_scan_rows'],
         )
-    finally:
-        conn.close()
-    return dict(
-        changed=False,
-        passed=not failures(results),
-        summary=summary_line(results),
-        checks=[r.as_dict() for r in results],
-        server=server_facts(server),
-    )
+    return checks_result(results, server)
 
 
 if __name__ == '__main__':

@@ -81,7 +81,7 @@ server:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.schemagate.mysql.plugins.module_utils.clone import check_scratch_target, clone_schema, drop_scratch
-from ansible_collections.schemagate.mysql.plugins.module_utils.module_glue import argument_spec, open_connection, run, server_facts
+from ansible_collections.schemagate.mysql.plugins.module_utils.module_glue import argument_spec, connection, run, server_facts
 
 
 def main():
@@ -101,8 +101,7 @@ def main():
 def clone(module):
     params = module.params
     check_scratch_target(params['database'], params['scratch_database'])
-    conn, server = open_connection(module)
-    try:
+    with connection(module) as (conn, server):
         if module.check_mode:
             return dict(changed=True, server=server_facts(server))
         if params['state'] == 'absent':
@@ -113,8 +112,6 @@ def clone(module):
             conn, server, params['database'], params['scratch_database'], params['run_id'], (table, 'schemagate_' + table)
         )
         return dict(changed=True, clone=report.as_dict(), server=server_facts(server))
-    finally:
-        conn.close()
 
 
 if __name__ == '__main__':

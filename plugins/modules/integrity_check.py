@@ -124,14 +124,8 @@ server:
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.schemagate.mysql.plugins.module_utils.checks import failures, summary_line
 from ansible_collections.schemagate.mysql.plugins.module_utils.integrity import check_integrity
-from ansible_collections.schemagate.mysql.plugins.module_utils.module_glue import (
-    argument_spec,
-    open_connection,
-    run,
-    server_facts,
-)
+from ansible_collections.schemagate.mysql.plugins.module_utils.module_glue import argument_spec, checks_result, connection, run
 
 
 def main():
@@ -147,18 +141,8 @@ def main():
 
 def integrity_check(module):
     params = module.params
-    conn, server = open_connection(module, params['database'])
-    try:
-        results = check_integrity(conn, server, params['database'], params['tables'])
-    finally:
-        conn.close()
-    return dict(
-        changed=False,
-        passed=not failures(results),
-        summary=summary_line(results),
-        checks=[result.as_dict() for result in results],
-        server=server_facts(server),
-    )
+    with connection(module, params['database']) as (conn, server):
+        return checks_result(check_integrity(conn, server, params['database'], params['tables']), server)
 
 
 if __name__ == '__main__':

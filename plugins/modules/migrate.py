@@ -164,12 +164,7 @@ created_objects:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.schemagate.mysql.plugins.module_utils.migration_files import load_migrations
-from ansible_collections.schemagate.mysql.plugins.module_utils.module_glue import (
-    argument_spec,
-    open_connection,
-    run,
-    server_facts,
-)
+from ansible_collections.schemagate.mysql.plugins.module_utils.module_glue import argument_spec, connection, run, server_facts
 from ansible_collections.schemagate.mysql.plugins.module_utils.runner import MigrationRunner, RunnerSettings
 
 
@@ -199,8 +194,7 @@ def migrate(module):
         ddl_lock_wait_timeout=params['ddl_lock_wait_timeout'],
     )
     migrations = load_migrations(params['migrations_dir'])
-    conn, server = open_connection(module, settings.database)
-    try:
+    with connection(module, settings.database) as (conn, server):
         runner = MigrationRunner(conn, settings, migrations)
         command = params['command']
         result = None
@@ -216,8 +210,6 @@ def migrate(module):
             status=[s.as_dict() for s in runner.status()],
             pending=[m.name for m in runner.pending()],
         )
-    finally:
-        conn.close()
 
 
 if __name__ == '__main__':

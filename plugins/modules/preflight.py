@@ -84,9 +84,8 @@ server:
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.schemagate.mysql.plugins.module_utils.checks import failures
 from ansible_collections.schemagate.mysql.plugins.module_utils.migration_files import load_migrations
-from ansible_collections.schemagate.mysql.plugins.module_utils.module_glue import argument_spec, open_connection, run, server_facts
+from ansible_collections.schemagate.mysql.plugins.module_utils.module_glue import argument_spec, checks_result, connection, run
 from ansible_collections.schemagate.mysql.plugins.module_utils.preflight import DEPLOY_PRIVILEGES, GATE_PRIVILEGES, run_preflight
 from ansible_collections.schemagate.mysql.plugins.module_utils.runner import MigrationRunner, RunnerSettings
 
@@ -110,24 +109,13 @@ def preflight(module):
     params = module.params
     settings = RunnerSettings(database=params['database'], migrations_table=params['migrations_table'])
     migrations = load_migrations(params['migrations_dir'])
-    conn, server = open_connection(module, settings.database)
-    try:
+    required = GATE_PRIVILEGES if params['purpose'] == 'gate' else DEPLOY_PRIVILEGES
+    with connection(module, settings.database) as (conn, server):
         results = run_preflight(
-            conn,
-            server,
-            settings,
-            migrations,
-            params['long_transaction_seconds'],
-            GATE_PRIVILEGES if params['purpose'] == 'gate' else DEPLOY_PRIVILEGES,
-            params['scratch_database'] or '',
+            conn, server, settings, migrations, params['long_transaction_seconds'], required, params['scratch_database'] or ''
         )
         pending = [m.name for m in MigrationRunner(conn, settings, migrations).pending()]
-        return dict(
-            changed=False, passed=not failures(results), pending=pending,
-            checks=[r.as_dict() for r in results], server=server_facts(server),
-        )
-    finally:
-        conn.close()
+    return checks_result(results, server, pending=pending)
 
 
 if __name__ == '__main__':

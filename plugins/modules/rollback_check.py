@@ -74,10 +74,9 @@ server:
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.schemagate.mysql.plugins.module_utils.checks import failures
 from ansible_collections.schemagate.mysql.plugins.module_utils.clone import require_scratch
 from ansible_collections.schemagate.mysql.plugins.module_utils.migration_files import load_migrations
-from ansible_collections.schemagate.mysql.plugins.module_utils.module_glue import argument_spec, open_connection, run, server_facts
+from ansible_collections.schemagate.mysql.plugins.module_utils.module_glue import argument_spec, checks_result, connection, run
 from ansible_collections.schemagate.mysql.plugins.module_utils.rollback_safety import check_rollback_safety
 from ansible_collections.schemagate.mysql.plugins.module_utils.runner import RunnerSettings
 
@@ -99,13 +98,10 @@ def rollback_check(module):
     params = module.params
     settings = RunnerSettings(database=params['database'], migrations_table=params['migrations_table'])
     migrations = load_migrations(params['migrations_dir'])
-    conn, server = open_connection(module, settings.database)
-    try:
+    with connection(module, settings.database) as (conn, server):
         require_scratch(conn, settings.database)
         results = check_rollback_safety(conn, server, settings, migrations, params['rows_per_table'])
-        return dict(changed=True, passed=not failures(results), checks=[r.as_dict() for r in results], server=server_facts(server))
-    finally:
-        conn.close()
+    return checks_result(results, server, changed=True)
 
 
 if __name__ == '__main__':

@@ -106,13 +106,7 @@ server:
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.schemagate.mysql.plugins.module_utils.checks import failures, summary_line
-from ansible_collections.schemagate.mysql.plugins.module_utils.module_glue import (
-    argument_spec,
-    open_connection,
-    run,
-    server_facts,
-)
+from ansible_collections.schemagate.mysql.plugins.module_utils.module_glue import argument_spec, checks_result, connection, run
 from ansible_collections.schemagate.mysql.plugins.module_utils.schema_verify import verify_schema
 
 
@@ -130,18 +124,9 @@ def main():
 
 def verify(module):
     params = module.params
-    conn, server = open_connection(module, params['database'])
-    try:
+    with connection(module, params['database']) as (conn, server):
         results = verify_schema(conn, server, params['database'], params['expectations_file'], params['verify_sql_file'])
-    finally:
-        conn.close()
-    return dict(
-        changed=False,
-        passed=not failures(results),
-        summary=summary_line(results),
-        checks=[result.as_dict() for result in results],
-        server=server_facts(server),
-    )
+    return checks_result(results, server)
 
 
 if __name__ == '__main__':

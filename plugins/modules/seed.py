@@ -78,7 +78,7 @@ server:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.schemagate.mysql.plugins.module_utils.clone import MARKER_TABLE, require_scratch
-from ansible_collections.schemagate.mysql.plugins.module_utils.module_glue import argument_spec, open_connection, run, server_facts
+from ansible_collections.schemagate.mysql.plugins.module_utils.module_glue import argument_spec, connection, run, server_facts
 from ansible_collections.schemagate.mysql.plugins.module_utils.seeder import SeedPlan, seed_database
 
 
@@ -98,23 +98,20 @@ def main():
 
 def seed(module):
     params = module.params
-    conn, server = open_connection(module)
-    try:
+    rows = {}
+    for table, count in params['rows'].items():
+        try:
+            rows[table] = int(count)
+        except (TypeError, ValueError):
+            module.fail_json(msg=f"rows.{table} must be a whole number of rows, got {count!r}.")
+    plan = SeedPlan(rows=rows, default_rows=params['default_rows'], tenant_column=params['tenant_column'])
+    with connection(module) as (conn, server):
         require_scratch(conn, params['database'])
         if module.check_mode:
             return dict(changed=False, server=server_facts(server))
-        rows = {}
-        for table, count in params['rows'].items():
-            try:
-                rows[table] = int(count)
-            except (TypeError, ValueError):
-                module.fail_json(msg=f"rows.{table} must be a whole number of rows, got {count!r}.")
-        plan = SeedPlan(rows=rows, default_rows=params['default_rows'], tenant_column=params['tenant_column'])
         exclude = ['migrations', 'schemagate_migrations', MARKER_TABLE] + params['exclude']
         result = seed_database(conn, server, params['database'], plan, exclude=exclude)
         return dict(changed=bool(result.rows), seeded=result.as_dict(), server=server_facts(server))
-    finally:
-        conn.close()
 
 
 if __name__ == '__main__':
