@@ -223,10 +223,11 @@ def _wait_until_accepting(cfg: SandboxConfig, server: "subprocess.Popen[bytes]",
 def _last_error(cfg: SandboxConfig) -> str:
     try:
         with open(cfg.error_log, encoding="utf-8", errors="replace") as handle:
-            errors = [line.strip() for line in handle if "[ERROR]" in line]
+            errors = [line.split("[ERROR]", 1)[1].strip() for line in handle if "[ERROR]" in line]
     except OSError:
         return "no error log"
-    return errors[-2] if len(errors) >= 2 and "Aborting" in errors[-1] else (errors[-1] if errors else "no error logged")
+    errors = [e for e in errors if e != "Aborting"]
+    return "; ".join(errors[-2:]) if errors else "no error logged"
 
 
 def _bootstrap_params(cfg: SandboxConfig) -> ConnectionParams:
