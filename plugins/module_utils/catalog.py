@@ -205,6 +205,20 @@ def read_routines(conn: Any, database: str) -> Dict[str, Dict[str, str]]:
     return objects
 
 
+# Tables that describe a run, not the application: left out of application fingerprints.
+BOOKKEEPING_TABLES = ("migrations", "schemagate_migrations", "schemagate_scratch")
+
+
+def schema_fingerprint(
+    conn: Any, database: str, server: ServerInfo, exclude: Iterable[str] = BOOKKEEPING_TABLES
+) -> Dict[str, Any]:
+    """The application schema of ``database``: its fingerprint, its tables and their structure."""
+    tables = read_tables(conn, database, server, exclude=exclude)
+    routines = read_routines(conn, database)
+    structure = {"tables": tables, **routines}
+    return {"fingerprint": fingerprint(structure), "tables": sorted(tables), "structure": structure}
+
+
 def fingerprint(structure: Mapping[str, Any]) -> str:
     """sha256 of the canonical JSON of a structure: equal fingerprints, identical schemas."""
     canonical = json.dumps(structure, sort_keys=True, separators=(",", ":"), default=str)

@@ -1,0 +1,128 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: schemagate contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: schema_fingerprint
+short_description: Fingerprint a database's schema so two schemas can be compared exactly
+version_added: "0.1.0"
+description:
+  - Reads the structure of every table (columns, types, defaults, indexes, foreign keys, checks) plus views,
+    triggers and routines from the catalog, normalised across MariaDB and MySQL, and returns its sha256.
+  - Equal fingerprints mean identical schemas. With O(compare_to), the module also reports whether the schema
+    equals that fingerprint and, with O(expected_structure), the exact differences.
+  - The migration bookkeeping tables and the scratch marker are left out by default, so production and its
+    rehearsal clone compare equal when their application schemas are.
+  - Only reads.
+author: schemagate contributors (@schemagate)
+extends_documentation_fragment:
+  - schemagate.mysql.connection
+options:
+  database:
+    description: The database to fingerprint.
+    type: str
+    required: true
+    aliases: [ db ]
+  exclude:
+    description: Tables to leave out.
+    type: list
+    elements: str
+    default: [ migrations, schemagate_migrations, schemagate_scratch ]
+  compare_to:
+    description: A fingerprint the schema is expected to have; the result says whether it matches.
+    type: str
+  expected_structure:
+    description: The RV(structure) of the schema expected, to list the differences when the fingerprints differ.
+    type: dict
+attributes:
+  check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
+    support: none
+'''
+
+EXAMPLES = r'''
+- name: Record production's schema before the deploy
+  schemagate.mysql.schema_fingerprint:
+    config_file: /etc/schemagate/deploy.cnf
+    database: askproai_db
+  register: before_deploy
+
+- name: After a rollback, the schema must be the pre-deploy one
+  schemagate.mysql.schema_fingerprint:
+    config_file: /etc/schemagate/deploy.cnf
+    database: askproai_db
+    compare_to: "{{ before_deploy.fingerprint }}"
+    expected_structure: "{{ before_deploy.structure }}"
+  register: after_rollback
+  failed_when: not after_rollback.matches
+'''
+
+RETURN = r'''
+fingerprint:
+  description: sha256 of the canonical schema.
+  returned: always
+  type: str
+  sample: 84b335bf2ddd0d1b3f4c2c8e1e0b6f3f3e0d8f84a8d2f0e7cbe8f7f6a5d4c3b2
+tables:
+  description: Names of the tables fingerprinted.
+  returned: always
+  type: list
+  elements: str
+structure:
+  description: The normalised structure (tables, views, triggers, routines) that was fingerprinted.
+  returned: always
+  type: dict
+matches:
+  description: Whether the fingerprint equals O(compare_to).
+  returned: when O(compare_to) is given
+  type: bool
+differences:
+  description: One line per difference from O(expected_structure).
+  returned: when O(expected_structure) is given
+  type: list
+  elements: str
+server:
+  description: Flavour and version of the server.
+  returned: always
+  type: dict
+'''
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.schemagate.mysql.plugins.module_utils.catalog import diff_tables, schema_fingerprint
+from ansible_collections.schemagate.mysql.plugins.module_utils.module_glue import argument_spec, connection, run, server_facts
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(
+            database=dict(type='str', required=True, aliases=['db']),
+            exclude=dict(type='list', elements='str', default=['migrations', 'schemagate_migrations', 'schemagate_scratch']),
+            compare_to=dict(type='str'),
+            expected_structure=dict(type='dict'),
+        ),
+        supports_check_mode=True,
+    )
+    run(module, missing_required_lib('PyMySQL'), lambda: fingerprint(module))
+
+
+def fingerprint(module):
+    params = module.params
+    with connection(module, params['database']) as (conn, server):
+        found = schema_fingerprint(conn, params['database'], server, params['exclude'])
+    result = dict(changed=False, server=server_facts(server), **found)
+    if params['compare_to']:
+        result['matches'] = found['fingerprint'] == params['compare_to']
+    if params['expected_structure'] is not None:
+        expected = params['expected_structure'].get('tables', {})
+        result['differences'] = diff_tables(expected, found['structure']['tables'])
+    return result
+
+
+if __name__ == '__main__':
+    main()
