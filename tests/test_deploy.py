@@ -1,0 +1,99 @@
+"""deploy.yml and rollback.yml end to end: smoke test, emergency rollback, idempotence."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import pytest
+
+from conftest import MIGRATIONS_DIR
+from test_gate import FAST_GATE, edit, production, snapshot  # noqa: F401 - production is a fixture
+from test_playbooks import playbook, recap
+
+from plugins.module_utils.catalog import BOOKKEEPING_TABLES, schema_fingerprint
+
+DEPLOY_VARS = {**FAST_GATE, "deploy_backup": False}
+
+
+def deploy(tmp_path, database, *args, **extra):
+    vars_file = tmp_path / f"deploy-{len(list(tmp_path.glob('deploy-*.json')))}.json"
+    vars_file.write_text(json.dumps({
+        "schemagate_database": database,
+        "gate_report_root": str(tmp_path / "reports"),
+        "deploy_state_dir": str(tmp_path / "state"),
+        "emergency_rollback_state_file": str(tmp_path / "state" / f"{database}.predeploy.json"),
+        **DEPLOY_VARS,
+        **extra,
+    }))
+    result = playbook(*args, extra_vars_file=str(vars_file))
+    return result, " ".join(result.stdout.split())
+
+
+def app_fingerprint(admin, server, database):
+    return schema_fingerprint(admin, database, server, BOOKKEEPING_TABLES)["fingerprint"]
+
+
+def test_deploy_gates_migrates_smoke_tests_then_has_nothing_to_do(admin, server, production, tmp_path):
+    result, flat = deploy(tmp_path, production, "deploy.yml")
+    assert result.returncode == 0, flat[-3000:]
+    assert "GATE PASSED" in flat and "SMOKE TEST PASSED" in flat
+    predeploy = json.loads((tmp_path / "state" / f"{production}.predeploy.json").read_text())
+    assert oct(os.stat(tmp_path / "state" / f"{production}.predeploy.json").st_mode & 0o777) == "0o600"
+    assert len(predeploy["pending"]) == 6
+    again, flat_again = deploy(tmp_path, production, "deploy.yml")
+    assert again.returncode == 0, flat_again[-3000:]
+    assert recap(again.stdout)["changed"] == 0
+    assert "nothing pending; no backup taken, nothing changed" in flat_again
+
+
+def test_a_migration_failing_on_production_is_rolled_back_and_the_play_fails(admin, server, production, tmp_path):
+    broken = str(tmp_path / "migrations")
+    shutil.copytree(MIGRATIONS_DIR, broken)
+    edit(broken, "2025_10_01_060203_create_callback_requests_table", "up",
+         ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;",
+         ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;\nCREATE INDEX idx_broken ON callback_requests (no_such_column);")
+    before = snapshot(admin, server, production)
+    # The gate would block this set; skip it to prove the last line of defence.
+    result, flat = deploy(tmp_path, production, "deploy.yml", schemagate_skip_gate=True, schemagate_migrations_dir=broken)
+    assert result.returncode != 0
+    assert "WARNING: the pre-deploy gate was SKIPPED" in flat
+    assert "EMERGENCY ROLLBACK (migrations) on " + production + ": verified" in flat
+    assert "failed and was rolled back (3 migration(s) undone" in flat
+    assert "failed at statement 2 of 2" in flat
+    after = snapshot(admin, server, production)
+    assert {table: after[1][table] for table in before[1]} == before[1]  # base rows untouched
+    assert app_fingerprint(admin, server, production) == json.loads(
+        (tmp_path / "state" / f"{production}.predeploy.json").read_text())["fingerprint"]
+
+
+def test_schema_drift_after_migrating_fails_the_smoke_test_and_rolls_back(admin, server, production, tmp_path):
+    before = app_fingerprint(admin, server, production)
+    result, flat = deploy(tmp_path, production, "deploy.yml", smoke_test_expected_fingerprint="0" * 64)
+    assert result.returncode != 0
+    assert "SMOKE TEST FAILED" in flat and "schema drifted" in flat
+    assert "failed and was rolled back (6 migration(s) undone" in flat
+    assert app_fingerprint(admin, server, production) == before
+
+
+def test_rollback_playbook_restores_the_pre_deploy_schema_with_base_data_intact(admin, server, production, tmp_path):
+    base_before = snapshot(admin, server, production)[1]
+    fingerprint_before = app_fingerprint(admin, server, production)
+    result, flat = deploy(tmp_path, production, "deploy.yml")
+    assert result.returncode == 0, flat[-3000:]
+    assert app_fingerprint(admin, server, production) != fingerprint_before
+    rolled, flat_rolled = deploy(tmp_path, production, "playbooks/rollback.yml")
+    assert rolled.returncode == 0, flat_rolled[-3000:]
+    assert "EMERGENCY ROLLBACK (migrations) on " + production + ": verified" in flat_rolled
+    assert app_fingerprint(admin, server, production) == fingerprint_before
+    base_after = snapshot(admin, server, production)[1]
+    assert {t: v for t, v in base_after.items() if t in base_before} == base_before
+
+
+def test_check_mode_runs_the_gate_and_changes_nothing_on_production(admin, server, production, tmp_path):
+    before = snapshot(admin, server, production)
+    result, flat = deploy(tmp_path, production, "deploy.yml", "--check")
+    assert result.returncode == 0, flat[-3000:]
+    assert "GATE PASSED" in flat and "would run (migrate)" in flat
+    assert snapshot(admin, server, production) == before
+    assert not (tmp_path / "state").exists()
