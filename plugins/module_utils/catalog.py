@@ -12,7 +12,7 @@ import hashlib
 import json
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
-from .connection import validate_identifier
+from .connection import quote_identifier, validate_identifier
 from .dialect import (
     ServerInfo,
     normalize_column_type,
@@ -217,6 +217,17 @@ def schema_fingerprint(
     routines = read_routines(conn, database)
     structure = {"tables": tables, **routines}
     return {"fingerprint": fingerprint(structure), "tables": sorted(tables), "structure": structure}
+
+
+def table_checksums(conn: Any, database: str, tables: Iterable[str]) -> Dict[str, Any]:
+    """CHECKSUM TABLE of each table: equal values, equal rows."""
+    names = sorted(tables)
+    if not names:
+        return {}
+    quoted_db = quote_identifier(database)
+    with conn.cursor() as cur:
+        cur.execute("CHECKSUM TABLE " + ", ".join(f"{quoted_db}.{quote_identifier(t)}" for t in names))
+        return {row[0].split(".", 1)[1]: row[1] for row in cur.fetchall()}
 
 
 def fingerprint(structure: Mapping[str, Any]) -> str:

@@ -37,6 +37,10 @@ options:
   expected_structure:
     description: The RV(structure) of the schema expected, to list the differences when the fingerprints differ.
     type: dict
+  row_checksums:
+    description: Also return C(CHECKSUM TABLE) of every fingerprinted table, to prove rows unchanged.
+    type: bool
+    default: false
 attributes:
   check_mode:
     description: Can run in check mode and return changed status prediction without modifying target.
@@ -82,6 +86,11 @@ matches:
   description: Whether the fingerprint equals O(compare_to).
   returned: when O(compare_to) is given
   type: bool
+row_checksums:
+  description: C(CHECKSUM TABLE) value per table.
+  returned: when O(row_checksums=true)
+  type: dict
+  sample: {appointments: 2544036248, companies: 707070207}
 differences:
   description: One line per difference from O(expected_structure).
   returned: when O(expected_structure) is given
@@ -94,7 +103,7 @@ server:
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.schemagate.mysql.plugins.module_utils.catalog import diff_tables, schema_fingerprint
+from ansible_collections.schemagate.mysql.plugins.module_utils.catalog import diff_tables, schema_fingerprint, table_checksums
 from ansible_collections.schemagate.mysql.plugins.module_utils.module_glue import argument_spec, connection, run, server_facts
 
 
@@ -105,6 +114,7 @@ def main():
             exclude=dict(type='list', elements='str', default=['migrations', 'schemagate_migrations', 'schemagate_scratch']),
             compare_to=dict(type='str'),
             expected_structure=dict(type='dict'),
+            row_checksums=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
     )
@@ -115,6 +125,8 @@ def fingerprint(module):
     params = module.params
     with connection(module, params['database']) as (conn, server):
         found = schema_fingerprint(conn, params['database'], server, params['exclude'])
+        if params['row_checksums']:
+            found['row_checksums'] = table_checksums(conn, params['database'], found['tables'])
     result = dict(changed=False, server=server_facts(server), **found)
     if params['compare_to']:
         result['matches'] = found['fingerprint'] == params['compare_to']
