@@ -206,3 +206,34 @@ def require_scratch(conn: Any, database: str) -> str:
             "(no schemagate_scratch marker). The gate never writes to production."
         )
     return run_id
+
+
+def create_scratch(conn: Any, source: str, target: str, run_id: str) -> None:
+    """Create an empty scratch database ``target`` with ``source``'s character set and this run's marker.
+
+    For callers that fill the database themselves (the backup verification restores a dump into it);
+    the marker lets ``drop_scratch`` drop it later, and nothing else.
+    """
+    check_scratch_target(source, target)
+    with conn.cursor() as cur:
+        if not _exists(cur, source):
+            raise SchemagateError(f"Unknown database {source!r}: check schemagate_database.")
+        if _exists(cur, target):
+            raise SchemagateError(
+                f"Scratch database {target!r} already exists: drop it (if schemagate left it) or choose another run id."
+            )
+        cur.execute(
+            "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s",
+            (source,),
+        )
+        charset, collation = cur.fetchone()
+        dst = quote_identifier(target)
+        try:
+            cur.execute(f"CREATE DATABASE {dst} CHARACTER SET {charset} COLLATE {collation}")
+            cur.execute(
+                f"CREATE TABLE {dst}.{MARKER_TABLE} (run_id VARCHAR(64) NOT NULL PRIMARY KEY, source VARCHAR(64) NOT NULL, "
+                "created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP) ENGINE=InnoDB"
+            )
+            cur.execute(f"INSERT INTO {dst}.{MARKER_TABLE} (run_id, source) VALUES (%s, %s)", (run_id, source))
+        except MySQLError as exc:
+            raise SchemagateError(f"Creating scratch database {target!r} failed: {error_text(exc)}") from None

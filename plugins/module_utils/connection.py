@@ -156,6 +156,12 @@ def connection_error(exc: BaseException, params: ConnectionParams, database: Opt
         return SchemagateError(f"Access denied for {where}: check login_user and login_password (or config_file).")
     if code == _UNKNOWN_DATABASE:
         return SchemagateError(f"Unknown database {database!r} on {where}: check the database name.")
+    text = error_text(exc)
+    if code == _CANT_CONNECT and ("SSL" in text or "certificate" in text.lower()):
+        reason = text.split("(", 2)[-1].rstrip(")") if text.count("(") >= 2 else text
+        return SchemagateError(
+            f"TLS handshake with {where} failed ({reason}): check ca_cert, client_cert, client_key and check_hostname."
+        )
     if code in (_CANT_CONNECT, _CANT_CONNECT_SOCKET, _UNKNOWN_HOST):
         return SchemagateError(
             f"Cannot reach the MySQL server at {where}: check login_host/login_port/login_unix_socket "

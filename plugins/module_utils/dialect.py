@@ -79,6 +79,28 @@ class ServerInfo:
         """MariaDB still has the query cache (session ``query_cache_type``); MySQL 8.0 removed it."""
         return self.is_mariadb
 
+    # --- backups (added for backup.py) ---------------------------------------
+    @property
+    def dump_flavor_options(self) -> Tuple[str, ...]:
+        """Dump options only MySQL's mysqldump needs.
+
+        mysqldump 8 reads tablespaces only with the PROCESS privilege, and with GTIDs on it would
+        write ``SET @@GLOBAL.GTID_PURGED`` into the dump, which needs SUPER to restore.
+        """
+        return () if self.is_mariadb else ("--no-tablespaces", "--set-gtid-purged=OFF")
+
+    def client_tls_options(self, has_ca: bool, check_hostname: Optional[bool]) -> Tuple[str, ...]:
+        """Option-file lines that make a client tool verify the server as PyMySQL does.
+
+        PyMySQL verifies the certificate and host name when given a CA (the name check can be
+        turned off); MariaDB tools have one switch for both, MySQL tools an ssl-mode.
+        """
+        if not has_ca:
+            return ()
+        if self.is_mariadb:
+            return () if check_hostname is False else ("ssl-verify-server-cert",)
+        return ("ssl-mode=VERIFY_CA",) if check_hostname is False else ("ssl-mode=VERIFY_IDENTITY",)
+
 
 def parse_server(version_string: str, version_comment: str = "") -> ServerInfo:
     """Classify a server from ``SELECT VERSION(), @@version_comment``."""

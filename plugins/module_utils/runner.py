@@ -240,10 +240,13 @@ class MigrationRunner:
         before: Set[str],
         done: List[MigrationRun],
     ) -> MigrationFailed:
-        after = self._objects()
-        created = _collapse(after - before)
-        removed = _collapse(before - after)
         cause = error_text(exc)
+        try:
+            after = self._objects()
+        except MySQLError:  # the connection died with the statement: the journal keeps the truth
+            after = None
+        created = _collapse(after - before) if after is not None else []
+        removed = _collapse(before - after) if after is not None else []
         if error_code(exc) == _LOCK_WAIT_TIMEOUT:
             blockers = describe_open_transactions(self.conn)
             cause += (
@@ -252,11 +255,15 @@ class MigrationRunner:
             )
         verb = "created" if direction == "up" else "removed"
         left = created if direction == "up" else removed
+        effect = (
+            f"statements 1-{index - 1} had {verb}: {', '.join(left) if left else 'nothing'}"
+            if after is not None
+            else f"the connection was lost, so what statements 1-{index - 1} {verb} is unknown here: run status once the server is back"
+        )
         message = (
             f"Migration {migration.name} ({direction}) failed at statement {index} of {total} "
             f"({migration.path(direction)} line {statement.line}): {cause}. "
-            f"It is not recorded as {'applied' if direction == 'up' else 'rolled back'}; "
-            f"statements 1-{index - 1} had {verb}: {', '.join(left) if left else 'nothing'}."
+            f"It is not recorded as {'applied' if direction == 'up' else 'rolled back'}; {effect}."
         )
         return MigrationFailed(
             message,

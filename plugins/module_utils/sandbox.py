@@ -16,7 +16,7 @@ import signal
 import subprocess
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from .connection import ConnectionParams, MySQLError, connect, error_text, quote_identifier
 from .errors import SchemagateError
@@ -44,6 +44,7 @@ class SandboxConfig:
     root: str
     port: int = 3417
     buffer_pool: str = "1G"
+    extra_args: Tuple[str, ...] = ()  # more server options, e.g. TLS settings for a test instance
 
     @property
     def datadir(self) -> str:
@@ -109,6 +110,12 @@ def _read_pid(cfg: SandboxConfig) -> Optional[int]:
 def _alive(pid: Optional[int]) -> bool:
     if pid is None:
         return False
+    try:  # a server this process started and that died is a zombie until reaped
+        reaped, _status = os.waitpid(pid, os.WNOHANG)
+        if reaped == pid:
+            return False
+    except ChildProcessError:
+        pass  # not our child: its parent reaps it
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -170,6 +177,7 @@ def start(cfg: SandboxConfig, timeout: float = 60.0) -> Dict[str, Any]:
         "--max-connections=200",
         "--character-set-server=utf8mb4",
         "--collation-server=utf8mb4_unicode_ci",
+        *cfg.extra_args,
     ]
     if os.geteuid() == 0:
         args.append("--user=root")

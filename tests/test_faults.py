@@ -1,0 +1,181 @@
+"""Faults a real deploy meets, injected against private server instances the tests start and kill."""
+from __future__ import annotations
+
+import datetime
+import os
+import shutil
+import signal
+import socket
+import threading
+
+import pytest
+
+from conftest import BASE_SCHEMA_SQL, MIGRATIONS_DIR
+from test_locking import wait_for
+
+from plugins.module_utils import sandbox
+from plugins.module_utils.connection import ConnectionParams, connect
+from plugins.module_utils.errors import SchemagateError
+from plugins.module_utils.migration_files import load_migrations
+from plugins.module_utils.runner import APPLIED, PARTIAL, PENDING, MigrationRunner, RunnerSettings
+from plugins.module_utils.sql_script import split_statements
+
+SLOW = "2025_10_02_000000_add_audit_tables"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def private_server(tmp_path):
+    """A server of our own that this test may kill: never the shared sandbox."""
+    cfg = sandbox.SandboxConfig(root=str(tmp_path / "server"), port=free_port(), buffer_pool="128M")
+    sandbox.start(cfg)
+    yield cfg
+    sandbox.destroy(cfg)
+
+
+def create_production(cfg) -> str:
+    conn = connect(cfg.admin_params())
+    with conn.cursor() as cur:
+        cur.execute("CREATE DATABASE prod CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+        cur.execute("USE prod")
+        with open(BASE_SCHEMA_SQL, encoding="utf-8") as handle:
+            for statement in split_statements(handle.read()):
+                cur.execute(statement.sql)
+    conn.close()
+    return "prod"
+
+
+def runner(cfg, migrations_dir) -> MigrationRunner:
+    return MigrationRunner(connect(cfg.admin_params(), "prod"), RunnerSettings(database="prod"), load_migrations(migrations_dir))
+
+
+def tables(cfg):
+    conn = connect(cfg.admin_params())
+    with conn.cursor() as cur:
+        cur.execute("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'prod'")
+        found = {row[0] for row in cur.fetchall()}
+    conn.close()
+    return found
+
+
+def test_server_killed_mid_migration_leaves_a_truthful_status_and_rollback_cleans_up(private_server, tmp_path):
+    cfg = private_server
+    create_production(cfg)
+    migrations = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS_DIR, migrations)
+    (migrations / f"{SLOW}.up.sql").write_text(
+        "CREATE TABLE audit_a (id INT PRIMARY KEY);\nSELECT SLEEP(60);\nCREATE TABLE audit_b (id INT PRIMARY KEY);\n"
+    )
+    (migrations / f"{SLOW}.down.sql").write_text("DROP TABLE IF EXISTS audit_b;\nDROP TABLE IF EXISTS audit_a;\n")
+    outcome = {}
+
+    def deploy():
+        try:
+            runner(cfg, str(migrations)).migrate()
+        except SchemagateError as exc:
+            outcome["error"] = exc.message
+
+    thread = threading.Thread(target=deploy)
+    thread.start()
+    watcher = connect(cfg.admin_params())
+
+    def sleeping():
+        with watcher.cursor() as cur:
+            cur.execute("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO = 'SELECT SLEEP(60)'")
+            return cur.fetchone()[0] == 1
+
+    assert wait_for(sleeping), "the slow migration never reached its second statement"
+    os.kill(sandbox.status(cfg)["pid"], signal.SIGKILL)  # the server dies mid-migration
+    thread.join(timeout=60)
+    assert "error" in outcome and f"Migration {SLOW} (up) failed at statement 2 of 3" in outcome["error"]
+
+    sandbox.start(cfg)  # InnoDB crash recovery
+    after = runner(cfg, str(migrations))
+    status = {s.migration: s for s in after.status()}
+    assert [s.state for name, s in status.items() if name != SLOW] == [APPLIED] * 6
+    assert status[SLOW].state == PARTIAL  # no phantom "applied" row
+    assert "stopped after 1 of 3 statements" in status[SLOW].detail
+    assert "audit_a" in tables(cfg) and "audit_b" not in tables(cfg)
+
+    assert after.rollback(steps=1).names == [SLOW]  # the partial migration's down removes what it left
+    assert "audit_a" not in tables(cfg)
+    assert {s.migration: s.state for s in after.status()}[SLOW] == PENDING
+
+    (migrations / f"{SLOW}.up.sql").write_text("CREATE TABLE audit_a (id INT PRIMARY KEY);\nCREATE TABLE audit_b (id INT PRIMARY KEY);\n")
+    assert runner(cfg, str(migrations)).migrate().names == [SLOW]  # rerunning completes
+    assert {"audit_a", "audit_b"} <= tables(cfg)
+
+
+def make_certificates(directory):
+    """A private CA and a server certificate for 127.0.0.1/localhost, made in Python (no openssl CLI)."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    paths = {}
+
+    def write(name, data):
+        path = os.path.join(directory, name)
+        with open(path, "wb") as handle:
+            handle.write(data)
+        paths[name] = path
+
+    ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "schemagate test CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+          .not_valid_after(now + datetime.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True).sign(ca_key, hashes.SHA256()))
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    write("ca.pem", ca.public_bytes(serialization.Encoding.PEM))
+    write("server-cert.pem", cert.public_bytes(serialization.Encoding.PEM))
+    write("server-key.pem", key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                               serialization.NoEncryption()))
+    return paths
+
+
+def test_tls_connection_options_against_a_server_that_requires_tls(tmp_path):
+    certs = make_certificates(str(tmp_path))
+    cfg = sandbox.SandboxConfig(
+        root=str(tmp_path / "tls"), port=free_port(), buffer_pool="128M",
+        extra_args=(f"--ssl-ca={certs['ca.pem']}", f"--ssl-cert={certs['server-cert.pem']}",
+                    f"--ssl-key={certs['server-key.pem']}", "--require-secure-transport=ON"),
+    )
+    sandbox.start(cfg)
+    try:
+        admin = connect(cfg.admin_params())  # the local socket counts as secure
+        with admin.cursor() as cur:
+            cur.execute("CREATE USER 'tls_user'@'127.0.0.1' IDENTIFIED BY 'tls-secret-pw'")
+            cur.execute("GRANT SELECT ON *.* TO 'tls_user'@'127.0.0.1'")
+        # A server certificate from another CA is refused, in one line, without echoing the password.
+        os.makedirs(tmp_path / "other")
+        other_ca = make_certificates(str(tmp_path / "other"))["ca.pem"]
+        forged = ConnectionParams(host="127.0.0.1", port=cfg.port, user="tls_user", password="tls-secret-pw",
+                                  ca_cert=other_ca, check_hostname=True, connect_timeout=5)
+        with pytest.raises(SchemagateError) as refused:
+            connect(forged)
+        assert "\n" not in refused.value.message and "tls-secret-pw" not in refused.value.message
+        assert refused.value.message.startswith("TLS handshake with tls_user@127.0.0.1") and "CERTIFICATE_VERIFY_FAILED" in refused.value.message
+        secure = ConnectionParams(host="127.0.0.1", port=cfg.port, user="tls_user", password="tls-secret-pw",
+                                  ca_cert=certs["ca.pem"], check_hostname=True, connect_timeout=5)
+        conn = connect(secure)
+        with conn.cursor() as cur:
+            cur.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+            assert cur.fetchone()[1]  # an encrypted session
+        conn.close()
+    finally:
+        sandbox.destroy(cfg)
