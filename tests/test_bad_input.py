@@ -117,3 +117,20 @@ def test_a_sandbox_on_a_busy_port_fails_at_once_naming_the_cause(sandbox_cfg, tm
     assert message.startswith("The sandbox server exited at start-up:")
     assert "Address already in use" in message
     assert sandbox.status(sandbox_cfg)["running"]  # the first instance is untouched
+
+
+def test_a_scratch_database_named_like_production_is_refused(admin, database):
+    from plugins.module_utils.clone import check_scratch_target, clone_schema, drop_scratch
+    from plugins.module_utils.dialect import detect_server
+
+    for name in (database, database.upper()):
+        with pytest.raises(SchemagateError, match="is the production database itself"):
+            check_scratch_target(database, name)
+    with pytest.raises(SchemagateError, match="is the production database itself"):
+        clone_schema(admin, detect_server(admin), database, database, "run1")
+    # A database schemagate did not clone is never dropped, whatever the caller asks.
+    with pytest.raises(SchemagateError, match="not created by this schemagate run"):
+        drop_scratch(admin, "some_other_production", database, "run1")
+    with admin.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (database,))
+        assert cur.fetchone()[0] == 1
