@@ -84,6 +84,19 @@ def database(admin) -> Iterator[str]:
 
 
 @pytest.fixture
+def production(admin):
+    """A small production-like database: base tables with sample rows, nothing migrated yet."""
+    from plugins.module_utils.sample_data import SampleScale, seed_base_data
+
+    name = create_database(admin)
+    with admin.cursor() as cur:
+        cur.execute(f"USE `{name}`")
+    seed_base_data(admin, SampleScale.scaled(0.01))
+    yield name
+    drop_database(admin, name)
+
+
+@pytest.fixture
 def connection_to(sandbox_cfg):
     """Factory of extra connections (closed at teardown), e.g. a second concurrent deploy."""
     opened: List = []

@@ -5,10 +5,8 @@ import json
 import os
 import shutil
 
-import pytest
-
 from conftest import MIGRATIONS_DIR
-from test_gate import FAST_GATE, edit, production, snapshot  # noqa: F401 - production is a fixture
+from test_gate import FAST_GATE, edit, snapshot
 from test_playbooks import playbook, recap
 
 from plugins.module_utils.catalog import BOOKKEEPING_TABLES, schema_fingerprint

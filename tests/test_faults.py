@@ -143,8 +143,8 @@ def make_certificates(directory):
             .sign(ca_key, hashes.SHA256()))
     write("ca.pem", ca.public_bytes(serialization.Encoding.PEM))
     write("server-cert.pem", cert.public_bytes(serialization.Encoding.PEM))
-    write("server-key.pem", key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                                               serialization.NoEncryption()))
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption())
+    write("server-key.pem", key_pem)
     return paths
 
 

@@ -8,11 +8,10 @@ import shutil
 
 import pytest
 
-from conftest import MIGRATIONS_DIR, create_database, drop_database
+from conftest import MIGRATIONS_DIR, drop_database
 from test_playbooks import playbook
 
 from plugins.module_utils.catalog import fingerprint, read_tables
-from plugins.module_utils.sample_data import SampleScale, seed_base_data
 
 # Smaller than the gate's defaults so the suite stays fast; the plans are still the real ones.
 FAST_GATE = {
@@ -25,17 +24,6 @@ FAST_GATE = {
     "gate_benchmark_runs": 5,
     "gate_benchmark_warmup": 1,
 }
-
-
-@pytest.fixture
-def production(admin):
-    """A small production-like database: base tables with sample rows, nothing migrated yet."""
-    name = create_database(admin)
-    with admin.cursor() as cur:
-        cur.execute(f"USE `{name}`")
-    seed_base_data(admin, SampleScale.scaled(0.01))
-    yield name
-    drop_database(admin, name)
 
 
 def snapshot(admin, server, database):

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from test_gate import FAST_GATE, production, snapshot  # noqa: F401 - production is a fixture
+from test_gate import FAST_GATE, snapshot
 from test_playbooks import playbook
 
 from plugins.module_utils.sandbox import scratch_pattern
