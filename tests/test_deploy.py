@@ -95,3 +95,16 @@ def test_check_mode_runs_the_gate_and_changes_nothing_on_production(admin, serve
     assert "GATE PASSED" in flat and "would run (migrate)" in flat
     assert snapshot(admin, server, production) == before
     assert not (tmp_path / "state").exists()
+
+
+def test_a_second_deploy_waits_for_the_lock_then_fails_naming_the_holder(admin, server, production, tmp_path, connection_to):
+    from plugins.module_utils import deploy_lock
+
+    holder = connection_to(production)
+    deploy_lock.acquire(holder, production, "other-run", "carol@release-box", ttl_seconds=600, wait_seconds=0)
+    before = snapshot(admin, server, production)
+    result, flat = deploy(tmp_path, production, "deploy.yml", schemagate_skip_gate=True, deploy_lock_wait=1)
+    assert result.returncode != 0
+    assert "Another deploy holds the deploy lock" in flat and "carol@release-box (run other-run" in flat
+    assert {t: v for t, v in snapshot(admin, server, production)[1].items() if t in before[1]} == before[1]
+    assert deploy_lock.current_holder(holder, production)["run_id"] == "other-run"  # not released by the loser

@@ -35,6 +35,9 @@ import subprocess
 import tempfile
 import threading
 import time
+import zlib
+from collections import deque as _deque  # noqa: F401  (typing of _ParallelGzip.pending)
+from concurrent.futures import Future, ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
@@ -64,8 +67,8 @@ SWAP_LOCK_WAIT_SECONDS = 30
 
 _LABEL = re.compile(r"^[A-Za-z0-9_]{1,40}$")
 _CHUNK = 1 << 20
+_GZIP_BLOCK = 4 << 20
 _READ_CHUNK = 4 << 20
-_STRING_TYPES = ("char", "varchar", "tinytext", "text", "mediumtext", "longtext", "enum", "set")
 # The first output of the dump that comes after its START TRANSACTION WITH CONSISTENT SNAPSHOT.
 _AFTER_SNAPSHOT_MARKERS = (
     b"\n-- Table structure for table ",
@@ -445,35 +448,27 @@ def base_tables(conn: Any, database: str, exclude: Sequence[str] = ()) -> List[s
         return [name for (name,) in cur.fetchall() if name not in exclude]
 
 
-def table_figures(conn: Any, database: str, tables: Sequence[str]) -> Dict[str, Dict[str, int]]:
-    """Exact row count and row checksum of each table, read in the connection's current snapshot.
+def table_figures(conn: Any, database: str, tables: Sequence[str]) -> Dict[str, Dict[str, Optional[int]]]:
+    """Exact row count (COUNT(*)) and CHECKSUM TABLE of each table, read in the connection's current snapshot.
 
-    The checksum is SUM(CRC32) over each row's columns (string columns as bytes, so no collation can
-    interfere; a NULL mask, so NULL and '' differ). Unlike CHECKSUM TABLE it is defined by us, so it
-    does not depend on the row format or the server version the backup is restored on, and inside
-    a REPEATABLE READ snapshot it reads exactly the snapshot. SUM, unlike BIT_XOR, is not fooled by
-    duplicate rows in tables without a primary key. Cost: ~0.45 s for 250,000 rows (CHECKSUM TABLE: ~0.13 s).
+    Measured on MariaDB 10.11 (InnoDB): inside START TRANSACTION WITH CONSISTENT SNAPSHOT, CHECKSUM TABLE
+    reads the snapshot like a SELECT does (updates, deletes and inserts committed by others after the
+    snapshot do not change it), so it describes the same data as the dump. At 250,000 rows it costs
+    0.13 s against 0.45 s for a SUM(CRC32(CONCAT_WS(...))) per table (2.1 s against 4.9 s at 3 million
+    rows), and the backup runs it next to the dump and the compression on the same cores. Its value
+    depends on the server version and the tables' storage format; a backup is verified and restored
+    on the server it was taken from, and ``compare`` only compares checksums from the same version.
     """
-    columns: Dict[str, List[Tuple[str, str]]] = {}
+    figures: Dict[str, Dict[str, Optional[int]]] = {}
+    if not tables:
+        return figures
+    schema = quote_identifier(database)
     with conn.cursor() as cur:
-        cur.execute(
-            "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s "
-            "ORDER BY TABLE_NAME, ORDINAL_POSITION",
-            (database,),
-        )
-        for table, column, data_type in cur.fetchall():
-            columns.setdefault(table, []).append((column, str(data_type).lower()))
-        figures: Dict[str, Dict[str, int]] = {}
+        cur.execute("CHECKSUM TABLE " + ", ".join(f"{schema}.{_quote_any(table)}" for table in tables))
+        checksums = {str(name).split(".", 1)[1]: value for name, value in cur.fetchall()}
         for table in tables:
-            values = [
-                f"CAST({_quote_any(column)} AS BINARY)" if data_type in _STRING_TYPES else _quote_any(column)
-                for column, data_type in columns.get(table, [])
-            ]
-            nulls = ", ".join(f"ISNULL({_quote_any(column)})" for column, _type in columns.get(table, []))
-            row = f"CONCAT_WS('#', {', '.join(values)}, CONCAT({nulls}))" if values else "''"
-            cur.execute(f"SELECT COUNT(*), COALESCE(SUM(CRC32({row})), 0) FROM {quote_identifier(database)}.{_quote_any(table)}")
-            count, checksum = cur.fetchone()
-            figures[table] = {"rows": int(count), "checksum": int(checksum)}
+            cur.execute(f"SELECT COUNT(*) FROM {schema}.{_quote_any(table)}")
+            figures[table] = {"rows": int(cur.fetchone()[0]), "checksum": None if checksums.get(table) is None else int(checksums[table])}
     return figures
 
 
@@ -592,6 +587,57 @@ class _Snapshot:
 # Taking a backup
 # --------------------------------------------------------------------------
 
+def _gzip_member(block: bytes) -> bytes:
+    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)  # 31: a complete gzip member, header mtime 0
+    return compressor.compress(block) + compressor.flush()
+
+
+class _ParallelGzip:
+    """Compress a stream as consecutive gzip members on a few threads, written in order.
+
+    zlib releases the GIL, so blocks compress on several cores (like pigz) while the dump keeps
+    producing. A file of several members is plain gzip: gzip -d, zcat and Python read it whole.
+    """
+
+    def __init__(self, writer: "_HashingWriter", threads: int = 0, block_size: int = _GZIP_BLOCK) -> None:
+        self.writer = writer
+        self.threads = threads or max(1, min(4, os.cpu_count() or 1))
+        self.block_size = block_size
+        self.pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="schemagate-gzip")
+        self.pending: "collections.deque[Future[bytes]]" = collections.deque()
+        self.buffer = bytearray()
+        self.members = 0
+
+    def write(self, data: bytes) -> None:
+        self.buffer += data
+        while len(self.buffer) >= self.block_size:
+            self._submit(bytes(self.buffer[: self.block_size]))
+            del self.buffer[: self.block_size]
+
+    def _submit(self, block: bytes) -> None:
+        self.pending.append(self.pool.submit(_gzip_member, block))
+        self.members += 1
+        while len(self.pending) > 2 * self.threads:  # bounded memory: a few blocks in flight
+            self.writer.write(self.pending.popleft().result())
+
+    def close(self) -> None:
+        """Compress what is left and write every member (an empty stream still gets one, valid, member)."""
+        try:
+            if self.buffer or not self.members:
+                self._submit(bytes(self.buffer))
+                self.buffer = bytearray()
+            while self.pending:
+                self.writer.write(self.pending.popleft().result())
+        finally:
+            self.abort()
+
+    def abort(self) -> None:
+        for future in self.pending:
+            future.cancel()
+        self.pending.clear()
+        self.pool.shutdown(wait=True)
+
+
 class _WriteError(Exception):
     """Writing the backup file failed (disk full, I/O error)."""
 
@@ -706,7 +752,7 @@ def take_backup(
         "sha256": written["sha256"],
         "estimate_bytes": plan["estimate_bytes"],
         "consistency": {
-            "snapshot": "figures read in a consistent snapshot started next to the dump's",
+            "figures": "COUNT(*) and CHECKSUM TABLE, read in a consistent snapshot started next to the dump's",
             "writes_paused_ms": snapshot.pause_ms,
         },
         "dump_warnings": written["warnings"],
@@ -782,7 +828,8 @@ def _stream(process: "subprocess.Popen[bytes]", writer: _HashingWriter, snapshot
     assert stdout is not None
     waiting_for_snapshot = True
     tail = b""
-    with gzip.GzipFile(fileobj=writer, mode="wb", compresslevel=GZIP_LEVEL, mtime=0) as compressed:  # type: ignore[arg-type]
+    compressed = _ParallelGzip(writer)
+    try:
         while True:
             chunk = stdout.read(_CHUNK)
             if not chunk:
@@ -794,6 +841,9 @@ def _stream(process: "subprocess.Popen[bytes]", writer: _HashingWriter, snapshot
                 snapshot.resume_writes()
                 snapshot.read_in_background(tables)
             tail = window[-256:]
+        compressed.close()
+    finally:
+        compressed.abort()
     if waiting_for_snapshot:  # an empty dump: still release and read
         snapshot.resume_writes()
         snapshot.read_in_background(tables)
@@ -1075,8 +1125,12 @@ def _final_objects(objects: List[Tuple[str, Optional[str], str]]) -> List[Tuple[
 # Verification
 # --------------------------------------------------------------------------
 
-def compare(manifest: Dict[str, Any], figures: Dict[str, Dict[str, int]], schema: Dict[str, Any]) -> List[str]:
-    """What differs between a restored database and the manifest, one line each; empty when identical."""
+def compare(manifest: Dict[str, Any], figures: Dict[str, Dict[str, Any]], schema: Dict[str, Any], server: ServerInfo) -> List[str]:
+    """What differs between a restored database and the manifest, one line each; empty when identical.
+
+    CHECKSUM TABLE values are compared when the server runs the version the backup was taken on.
+    """
+    same_version = manifest.get("server", {}).get("version") == server.version_string
     expected = manifest["tables"]
     lines = [f"table {name}: missing after restore" for name in sorted(set(expected) - set(figures))]
     lines += [f"table {name}: not in the backup manifest" for name in sorted(set(figures) - set(expected))]
@@ -1084,7 +1138,7 @@ def compare(manifest: Dict[str, Any], figures: Dict[str, Dict[str, int]], schema
         want, got = expected[name], figures[name]
         if want["rows"] != got["rows"]:
             lines.append(f"table {name}: {got['rows']} rows restored, the manifest says {want['rows']}")
-        elif want["checksum"] != got["checksum"]:
+        elif same_version and want["checksum"] != got["checksum"]:
             lines.append(f"table {name}: row checksum {got['checksum']} restored, the manifest says {want['checksum']}")
     recorded = manifest["schema"]
     if schema["portable_fingerprint"] != recorded["portable_fingerprint"]:
@@ -1108,7 +1162,8 @@ def _restore_and_compare(
     figures = table_figures(conn, target, tables)
     schema = read_schema(conn, target, server)
     restored["compare_seconds"] = round(time.monotonic() - started, 3)
-    return restored, compare(manifest, figures, schema)
+    restored["checksums_compared"] = manifest.get("server", {}).get("version") == server.version_string
+    return restored, compare(manifest, figures, schema, server)
 
 
 def verify_backup(
@@ -1145,6 +1200,7 @@ def verify_backup(
     outcome.update(
         restore_seconds=restored["seconds"],
         compare_seconds=restored["compare_seconds"],
+        checksums_compared=restored["checksums_compared"],
         workers=restored["workers"],
         statements=restored["statements"],
         mismatches=mismatches,
@@ -1347,7 +1403,7 @@ def restore_backup(
     after_tables = base_tables(conn, database)
     with conn.cursor() as cur:
         cur.execute("SET SESSION time_zone = '+00:00'")
-    differences = compare(manifest, table_figures(conn, database, after_tables), read_schema(conn, database, server))
+    differences = compare(manifest, table_figures(conn, database, after_tables), read_schema(conn, database, server), server)
     outcome = {
         "changed": True,
         "manifest_file": manifest_path,

@@ -206,7 +206,7 @@ def read_routines(conn: Any, database: str) -> Dict[str, Dict[str, str]]:
 
 
 # Tables that describe a run, not the application: left out of application fingerprints.
-BOOKKEEPING_TABLES = ("migrations", "schemagate_migrations", "schemagate_scratch")
+BOOKKEEPING_TABLES = ("migrations", "schemagate_migrations", "schemagate_scratch", "schemagate_deploy_lock")
 
 
 def schema_fingerprint(

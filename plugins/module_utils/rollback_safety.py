@@ -11,9 +11,8 @@ from __future__ import annotations
 import time
 from typing import Any, Dict, List, Sequence
 
-from .catalog import Tables, diff_tables, fingerprint, read_tables
+from .catalog import BOOKKEEPING_TABLES, Tables, diff_tables, fingerprint, read_tables
 from .checks import CheckResult
-from .clone import MARKER_TABLE
 from .connection import quote_identifier
 from .dialect import ServerInfo
 from .errors import SchemagateError
@@ -31,7 +30,7 @@ class _Scenarios:
         self.server = server
         self.settings = settings
         self.runner = MigrationRunner(conn, settings, migrations)
-        self.excluded = (*settings.bookkeeping_tables, MARKER_TABLE)
+        self.excluded = tuple(set(settings.bookkeeping_tables) | set(BOOKKEEPING_TABLES))
         self.results: List[CheckResult] = []
 
     def tables(self) -> Tables:

@@ -14,7 +14,7 @@ description:
     triggers and routines from the catalog, normalised across MariaDB and MySQL, and returns its sha256.
   - Equal fingerprints mean identical schemas. With O(compare_to), the module also reports whether the schema
     equals that fingerprint and, with O(expected_structure), the exact differences.
-  - The migration bookkeeping tables and the scratch marker are left out by default, so production and its
+  - The migration bookkeeping tables, the deploy lock and the scratch marker are left out by default, so production and its
     rehearsal clone compare equal when their application schemas are.
   - Only reads.
 author: schemagate contributors (@schemagate)
@@ -30,7 +30,7 @@ options:
     description: Tables to leave out.
     type: list
     elements: str
-    default: [ migrations, schemagate_migrations, schemagate_scratch ]
+    default: [ migrations, schemagate_migrations, schemagate_scratch, schemagate_deploy_lock ]
   compare_to:
     description: A fingerprint the schema is expected to have; the result says whether it matches.
     type: str
@@ -103,7 +103,7 @@ server:
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.schemagate.mysql.plugins.module_utils.catalog import diff_tables, schema_fingerprint, table_checksums
+from ansible_collections.schemagate.mysql.plugins.module_utils.catalog import BOOKKEEPING_TABLES, diff_tables, schema_fingerprint, table_checksums
 from ansible_collections.schemagate.mysql.plugins.module_utils.module_glue import argument_spec, connection, run, server_facts
 
 
@@ -111,7 +111,7 @@ def main():
     module = AnsibleModule(
         argument_spec=argument_spec(
             database=dict(type='str', required=True, aliases=['db']),
-            exclude=dict(type='list', elements='str', default=['migrations', 'schemagate_migrations', 'schemagate_scratch']),
+            exclude=dict(type='list', elements='str', default=list(BOOKKEEPING_TABLES)),
             compare_to=dict(type='str'),
             expected_structure=dict(type='dict'),
             row_checksums=dict(type='bool', default=False),

@@ -77,7 +77,8 @@ server:
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.schemagate.mysql.plugins.module_utils.clone import MARKER_TABLE, require_scratch
+from ansible_collections.schemagate.mysql.plugins.module_utils.catalog import BOOKKEEPING_TABLES
+from ansible_collections.schemagate.mysql.plugins.module_utils.clone import require_scratch
 from ansible_collections.schemagate.mysql.plugins.module_utils.module_glue import argument_spec, connection, run, server_facts
 from ansible_collections.schemagate.mysql.plugins.module_utils.seeder import SeedPlan, seed_database
 
@@ -109,7 +110,7 @@ def seed(module):
         require_scratch(conn, params['database'])
         if module.check_mode:
             return dict(changed=False, server=server_facts(server))
-        exclude = ['migrations', 'schemagate_migrations', MARKER_TABLE] + params['exclude']
+        exclude = list(BOOKKEEPING_TABLES) + params['exclude']
         result = seed_database(conn, server, params['database'], plan, exclude=exclude)
         return dict(changed=bool(result.rows), seeded=result.as_dict(), server=server_facts(server))
 

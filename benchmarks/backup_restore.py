@@ -1,0 +1,150 @@
+"""Benchmark: verified backup and restore of a >= 500 MB database, against the plain client tools.
+
+Run: .venv/bin/python benchmarks/backup_restore.py [--scale 12] [--repeat 1] [--workers 2]
+Builds askproai_db_sg_bench_backup on the running sandbox (sample data at --scale, the six
+migrations applied), then times, as the deploy account (credentials in an option file, never argv):
+  1. a bare ``mariadb-dump`` with the backup's options into an uncompressed file;
+  2. our backup (schemagate.mysql.backup's take step: dump + gzip + sha256 + manifest figures); target <= 1.5x (1);
+  3. our verification restore (parallel, from the .sql.gz) and the comparison with the manifest;
+  4. piping the bare dump into the ``mariadb`` client; our restore must be faster.
+Prints a table and drops every database and file it made.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from plugins.module_utils import backup, sandbox  # noqa: E402
+from plugins.module_utils.connection import ConnectionParams, connect  # noqa: E402
+from plugins.module_utils.dialect import detect_server  # noqa: E402
+from plugins.module_utils.migration_files import load_migrations  # noqa: E402
+from plugins.module_utils.runner import MigrationRunner, RunnerSettings  # noqa: E402
+from plugins.module_utils.sample_data import SampleScale, seed_base_data  # noqa: E402
+from plugins.module_utils.sql_script import split_statements  # noqa: E402
+
+DATABASE = "askproai_db_sg_bench_backup"
+PIPE_TARGET = f"{DATABASE}_sg_pipe"
+
+
+def build(admin, scale: float) -> None:
+    with open(os.path.join(REPO, "sql", "base_schema.sql"), encoding="utf-8") as handle:
+        ddl = split_statements(handle.read())
+    with admin.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS `{DATABASE}`")
+        cur.execute(f"CREATE DATABASE `{DATABASE}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+        cur.execute(f"USE `{DATABASE}`")
+        for statement in ddl:
+            cur.execute(statement.sql)
+    report = seed_base_data(admin, SampleScale.scaled(scale))
+    print(f"seeded {report.total_rows:,} rows in {report.seconds:.1f} s")
+    MigrationRunner(admin, RunnerSettings(database=DATABASE), load_migrations(os.path.join(REPO, "migrations"))).migrate()
+
+
+def size_mb(admin) -> float:
+    with admin.cursor() as cur:
+        cur.execute(
+            "SELECT SUM(DATA_LENGTH + INDEX_LENGTH) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s", (DATABASE,)
+        )
+        return float(cur.fetchone()[0]) / 2**20
+
+
+def timed(action) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=12.0)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=backup.RESTORE_WORKERS)
+    parser.add_argument("--keep-database", action="store_true", help="keep the benchmark database (for reruns with --reuse)")
+    parser.add_argument("--reuse", action="store_true", help="reuse the database of an earlier --keep-database run")
+    args = parser.parse_args()
+    cfg = sandbox.SandboxConfig(
+        root=os.environ.get("SCHEMAGATE_SANDBOX_DIR", os.path.join(REPO, ".sandbox")),
+        port=int(os.environ.get("SCHEMAGATE_SANDBOX_PORT", "3417")),
+    )
+    sandbox.start(cfg)
+    admin = connect(cfg.admin_params())
+    option = lambda key: sandbox.read_option(cfg.deploy_cnf, key)  # noqa: E731
+    params = ConnectionParams(user=option("user"), password=option("password"), host=option("host"), port=int(option("port")))
+    conn = connect(params)
+    server = detect_server(conn)
+    work = tempfile.mkdtemp(prefix="schemagate-bench-")
+    try:
+        if not args.reuse:
+            build(admin, args.scale)
+        megabytes = size_mb(admin)
+        print(f"{DATABASE}: {megabytes:,.0f} MB of data and indexes; {server.label}; {os.cpu_count()} CPUs")
+        if megabytes < 500:
+            print("warning: below 500 MB; raise --scale")
+        option_file = backup.write_client_option_file(params, server, work)
+        env = backup.client_environment(work)
+        tool = backup.find_dump_tool(server)
+        bare_file = os.path.join(work, "bare.sql")
+        rows = {"bare dump": [], "our backup": [], "our restore": [], "our verification": [], "client pipe": []}
+        for run in range(1, args.repeat + 1):
+            def bare_dump() -> None:
+                with open(bare_file, "wb") as out:
+                    subprocess.run(backup.dump_command(tool, option_file, server, DATABASE), stdout=out, env=env, check=True)
+            rows["bare dump"].append(timed(bare_dump))
+
+            backup_dir = os.path.join(work, f"backups{run}")
+            taken = {}
+            rows["our backup"].append(timed(lambda: taken.update(backup.take_backup(params, conn, server, DATABASE, backup_dir, label=f"bench{run}"))))
+            verified = backup.verify_backup(params, conn, server, taken["manifest_file"], workers=args.workers)["verification"]
+            rows["our restore"].append(verified["restore_seconds"])
+            rows["our verification"].append(verified["restore_seconds"] + verified["compare_seconds"])
+
+            def client_pipe() -> None:
+                with admin.cursor() as cur:
+                    cur.execute(f"DROP DATABASE IF EXISTS `{PIPE_TARGET}`")
+                    cur.execute(f"CREATE DATABASE `{PIPE_TARGET}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+                client = shutil.which(server.client_tools[0]) or server.client_tools[0]
+                with open(bare_file, "rb") as dump:
+                    subprocess.run([client, f"--defaults-file={option_file}", PIPE_TARGET], stdin=dump, env=env, check=True)
+            rows["client pipe"].append(timed(client_pipe))
+            with admin.cursor() as cur:
+                cur.execute(f"DROP DATABASE IF EXISTS `{PIPE_TARGET}`")
+            bare_mb = os.path.getsize(bare_file) / 2**20
+            gz_mb = taken["manifest"]["size_bytes"] / 2**20
+            print(
+                f"run {run}: dump {bare_mb:,.0f} MB, ours {gz_mb:,.0f} MB gzip; writes paused "
+                f"{taken['manifest']['consistency']['writes_paused_ms']} ms; {verified['statements']['insert']} INSERT batches"
+            )
+            shutil.rmtree(backup_dir, ignore_errors=True)
+        median = {name: statistics.median(values) for name, values in rows.items()}
+        print()
+        print(f"| Step ({args.repeat} run(s), median) | Seconds | vs reference | Target |")
+        print("|---|---|---|---|")
+        print(f"| bare mariadb-dump to a file | {median['bare dump']:.1f} | 1.00x | reference |")
+        print(f"| our backup (dump + gzip + sha256 + figures) | {median['our backup']:.1f} | {median['our backup'] / median['bare dump']:.2f}x bare dump | <= 1.5x |")
+        print(f"| piping the dump into the mariadb client | {median['client pipe']:.1f} | 1.00x | reference |")
+        print(f"| our restore ({args.workers} workers, from .sql.gz) | {median['our restore']:.1f} | "
+              f"{median['our restore'] / median['client pipe']:.2f}x client pipe | < 1.00x |")
+        print(f"| our verification (restore + compare) | {median['our verification']:.1f} | "
+              f"{median['our verification'] / median['client pipe']:.2f}x client pipe | |")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        with admin.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{PIPE_TARGET}`")
+            if not args.keep_database:
+                cur.execute(f"DROP DATABASE IF EXISTS `{DATABASE}`")
+        conn.close()
+        admin.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
