@@ -21,6 +21,7 @@ receiving writes during the backup can then fail verification (a safe failure: t
 """
 from __future__ import annotations
 
+import collections
 import copy
 import datetime
 import gzip
@@ -36,7 +37,6 @@ import tempfile
 import threading
 import time
 import zlib
-from collections import deque as _deque  # noqa: F401  (typing of _ParallelGzip.pending)
 from concurrent.futures import Future, ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
