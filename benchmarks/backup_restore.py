@@ -1,6 +1,6 @@
 """Benchmark: verified backup and restore of a >= 500 MB database, against the plain client tools.
 
-Run: .venv/bin/python benchmarks/backup_restore.py [--scale 12] [--repeat 1] [--workers 2]
+Run: .venv/bin/python benchmarks/backup_restore.py [--scale 14] [--repeat 1] [--workers 2]
 Builds askproai_db_sg_bench_backup on the running sandbox (sample data at --scale, the six
 migrations applied), then times, as the deploy account (credentials in an option file, never argv):
   1. a bare ``mariadb-dump`` with the backup's options into an uncompressed file;
@@ -65,7 +65,7 @@ def timed(action) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=12.0)
+    parser.add_argument("--scale", type=float, default=14.0)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--workers", type=int, default=backup.RESTORE_WORKERS)
     parser.add_argument("--keep-database", action="store_true", help="keep the benchmark database (for reruns with --reuse)")
@@ -77,7 +77,10 @@ def main() -> int:
     )
     sandbox.start(cfg)
     admin = connect(cfg.admin_params())
-    option = lambda key: sandbox.read_option(cfg.deploy_cnf, key)  # noqa: E731
+
+    def option(key: str) -> str:
+        return sandbox.read_option(cfg.deploy_cnf, key)
+
     params = ConnectionParams(user=option("user"), password=option("password"), host=option("host"), port=int(option("port")))
     conn = connect(params)
     server = detect_server(conn)
@@ -129,7 +132,8 @@ def main() -> int:
         print(f"| Step ({args.repeat} run(s), median) | Seconds | vs reference | Target |")
         print("|---|---|---|---|")
         print(f"| bare mariadb-dump to a file | {median['bare dump']:.1f} | 1.00x | reference |")
-        print(f"| our backup (dump + gzip + sha256 + figures) | {median['our backup']:.1f} | {median['our backup'] / median['bare dump']:.2f}x bare dump | <= 1.5x |")
+        print(f"| our backup (dump + gzip + sha256 + figures) | {median['our backup']:.1f} | "
+              f"{median['our backup'] / median['bare dump']:.2f}x bare dump | <= 1.5x |")
         print(f"| piping the dump into the mariadb client | {median['client pipe']:.1f} | 1.00x | reference |")
         print(f"| our restore ({args.workers} workers, from .sql.gz) | {median['our restore']:.1f} | "
               f"{median['our restore'] / median['client pipe']:.2f}x client pipe | < 1.00x |")

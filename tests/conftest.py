@@ -18,7 +18,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from plugins.module_utils import sandbox  # noqa: E402
-from plugins.module_utils.catalog import read_tables  # noqa: E402
+from plugins.module_utils.catalog import BOOKKEEPING_TABLES, read_tables  # noqa: E402
 from plugins.module_utils.connection import connect  # noqa: E402
 from plugins.module_utils.dialect import detect_server  # noqa: E402
 from plugins.module_utils.migration_files import load_migrations  # noqa: E402
@@ -136,7 +136,7 @@ def tables_of(admin, server):
     """The application's tables of a database (the runner's bookkeeping tables only when asked)."""
 
     def read(database: str, only=None, bookkeeping: bool = False):
-        exclude = () if bookkeeping else RunnerSettings(database=database).bookkeeping_tables
+        exclude = () if bookkeeping else BOOKKEEPING_TABLES
         return read_tables(admin, database, server, only, exclude)
 
     return read

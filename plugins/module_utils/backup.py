@@ -269,24 +269,28 @@ def _existing_ancestor(path: str) -> str:
     return path
 
 
-def _prepare_directory(backup_dir: str, create: bool) -> str:
-    """The directory whose filesystem will hold the backup; created (0700) and probed unless ``create`` is false."""
-    if create:
-        try:
-            os.makedirs(backup_dir, mode=0o700, exist_ok=True)
-        except OSError as exc:
-            raise SchemagateError(f"Cannot create backup directory {backup_dir}: {exc.strerror or exc}; create it or choose another backup_dir.") from None
-    target = backup_dir if os.path.exists(backup_dir) else _existing_ancestor(backup_dir)
-    if not os.path.isdir(target):
+def _check_directory(backup_dir: str) -> str:
+    """The directory (or its nearest existing ancestor) whose filesystem will hold the backup."""
+    if os.path.lexists(backup_dir) and not os.path.isdir(backup_dir):
         raise SchemagateError(f"Backup directory {backup_dir} is not a directory: choose another backup_dir.")
-    if create:
-        try:
-            tempfile.TemporaryFile(dir=backup_dir).close()  # the real test: access() says yes to root on read-only places
-        except OSError as exc:
-            raise SchemagateError(f"Backup directory {backup_dir} is not writable ({exc.strerror or exc}): fix its permissions or choose another backup_dir.") from None
-    elif not os.access(target, os.W_OK | os.X_OK):
-        raise SchemagateError(f"Backup directory {backup_dir} is not writable: fix its permissions or choose another backup_dir.")
-    return target
+    existing = backup_dir if os.path.isdir(backup_dir) else _existing_ancestor(backup_dir)
+    if not os.path.isdir(existing):
+        raise SchemagateError(f"Cannot create backup directory {backup_dir}: {existing} is not a directory; choose another backup_dir.")
+    return existing
+
+
+def _make_directory(backup_dir: str) -> None:
+    """Create the directory (0700) and prove a file can be created in it."""
+    try:
+        os.makedirs(backup_dir, mode=0o700, exist_ok=True)
+    except OSError as exc:
+        raise SchemagateError(f"Cannot create backup directory {backup_dir}: {exc.strerror or exc}; create it or choose another backup_dir.") from None
+    try:
+        tempfile.TemporaryFile(dir=backup_dir).close()  # the real test: access() says yes to root on places nobody can write
+    except OSError as exc:
+        raise SchemagateError(
+            f"Backup directory {backup_dir} is not writable ({exc.strerror or exc}): fix its permissions or choose another backup_dir."
+        ) from None
 
 
 def preflight(
@@ -298,13 +302,16 @@ def preflight(
     min_free_ratio: float = 1.0,
     create: bool = True,
 ) -> Dict[str, Any]:
-    """Everything that can refuse a backup before anything is written; with ``create=False`` nothing is changed."""
+    """Everything that can refuse a backup, before anything is written.
+
+    With ``create`` the directory is then created and probed; without it (check mode) nothing changes.
+    """
     dump_file, manifest_file = backup_paths(backup_dir, database, label)
     if min_free_ratio < 0:
         raise SchemagateError(f"min_free_ratio must be >= 0, got {min_free_ratio}.")
     estimate = estimate_bytes(conn, database)
-    directory = _prepare_directory(backup_dir, create)
-    stats = os.statvfs(directory)
+    existing = _check_directory(backup_dir)
+    stats = os.statvfs(existing)
     free = stats.f_bavail * stats.f_frsize
     required = int(estimate * min_free_ratio)
     if free < required:
@@ -315,15 +322,21 @@ def preflight(
     for path in (dump_file, manifest_file):
         if os.path.lexists(path):
             raise SchemagateError(f"Backup {path} already exists: choose another label.")
+    tool = find_dump_tool(server)
+    creates_directory = not os.path.isdir(backup_dir)
+    if create:
+        _make_directory(backup_dir)
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        raise SchemagateError(f"Backup directory {backup_dir} is not writable: fix its permissions or choose another backup_dir.")
     return {
         "backup_dir": backup_dir,
-        "creates_directory": not os.path.isdir(backup_dir),
+        "creates_directory": creates_directory,
         "dump_file": dump_file,
         "manifest_file": manifest_file,
         "estimate_bytes": estimate,
         "free_bytes": free,
         "required_bytes": required,
-        "dump_tool": find_dump_tool(server),
+        "dump_tool": tool,
     }
 
 
@@ -514,7 +527,11 @@ class _Snapshot:
         self.database = database
         self.lock_timeout = lock_timeout
         self.snapshot = connect(params, database)
-        self.locker = connect(params, database) if lock_timeout > 0 else None
+        try:
+            self.locker = connect(params, database) if lock_timeout > 0 else None
+        except BaseException:
+            self.snapshot.close()
+            raise
         self.paused_at: Optional[float] = None
         self.pause_ms: Optional[float] = None
         self.result: Dict[str, Any] = {}
@@ -722,51 +739,46 @@ def take_backup(
     partial = plan["dump_file"] + ".partial"
     try:
         option_file = write_client_option_file(params, server, private_dir)
-        command = dump_command(tool, option_file, server, database)
         snapshot = _Snapshot(params, database, snapshot_lock_timeout)
         try:
             snapshot.begin(tables)
-            written = _run_dump(command, partial, private_dir, snapshot, tables, on_dump_start)
+            written = _run_dump(dump_command(tool, option_file, server, database), partial, private_dir, snapshot, tables, on_dump_start)
             figures = snapshot.figures()
         finally:
             snapshot.close()
+        manifest = {
+            "format": MANIFEST_FORMAT,
+            "database": database,
+            "label": label,
+            "server": {"flavor": server.flavor, "version": server.version_string, "label": server.label},
+            "dump_tool": {"name": os.path.basename(tool), "path": tool, "version": version},
+            "dump_options": [*DUMP_OPTIONS, *server.dump_flavor_options],
+            "started_utc": started_utc,
+            "finished_utc": _utc_now(),
+            "seconds": round(time.monotonic() - started, 3),
+            "file": os.path.basename(plan["dump_file"]),
+            "size_bytes": written["size"],
+            "sha256": written["sha256"],
+            "estimate_bytes": plan["estimate_bytes"],
+            "consistency": {
+                "figures": "COUNT(*) and CHECKSUM TABLE, read in a consistent snapshot started next to the dump's",
+                "writes_paused_ms": snapshot.pause_ms,
+            },
+            "dump_warnings": written["warnings"],
+            "migrations": figures["migrations"],
+            "tables": figures["tables"],
+            "schema": read_schema(conn, database, server),
+            "verified": False,
+            "verification": None,
+        }
         os.replace(partial, plan["dump_file"])
-        _fsync_directory(backup_dir)
+        write_private_json(plan["manifest_file"], manifest)  # last: a manifest always has its dump
     except BaseException:
         _remove(partial)
+        _remove(plan["dump_file"])  # preflight made sure it did not exist before
         raise
     finally:
         shutil.rmtree(private_dir, ignore_errors=True)
-    manifest = {
-        "format": MANIFEST_FORMAT,
-        "database": database,
-        "label": label,
-        "server": {"flavor": server.flavor, "version": server.version_string, "label": server.label},
-        "dump_tool": {"name": os.path.basename(tool), "path": tool, "version": version},
-        "dump_options": [*DUMP_OPTIONS, *server.dump_flavor_options],
-        "started_utc": started_utc,
-        "finished_utc": _utc_now(),
-        "seconds": round(time.monotonic() - started, 3),
-        "file": os.path.basename(plan["dump_file"]),
-        "size_bytes": written["size"],
-        "sha256": written["sha256"],
-        "estimate_bytes": plan["estimate_bytes"],
-        "consistency": {
-            "figures": "COUNT(*) and CHECKSUM TABLE, read in a consistent snapshot started next to the dump's",
-            "writes_paused_ms": snapshot.pause_ms,
-        },
-        "dump_warnings": written["warnings"],
-        "migrations": figures["migrations"],
-        "tables": figures["tables"],
-        "schema": read_schema(conn, database, server),
-        "verified": False,
-        "verification": None,
-    }
-    try:
-        write_private_json(plan["manifest_file"], manifest)
-    except BaseException:
-        _remove(plan["dump_file"])  # a dump without its manifest is nothing anyone can trust
-        raise
     return {"backup_file": plan["dump_file"], "manifest_file": plan["manifest_file"], "manifest": manifest}
 
 
@@ -1049,7 +1061,8 @@ def restore_dump(
     are dropped: the restoring account becomes the definer.
 
     Returns the tables restored, the statements counted and ``objects``: the statements that
-    recreate views, triggers, routines and events with their session settings, for replaying in
+    recreate views, triggers, routines and events with their session settings, in dump order
+    (including the stand-in views that let a view use a view created after it), for replaying in
     another database (the emergency restore does, in production).
     """
     check_scratch_target(source, target)
@@ -1102,6 +1115,8 @@ def restore_dump(
                 counts["ddl"] += 1
         if inserter is not None:
             inserter.barrier()
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise SchemagateError(f"Cannot read {dump_path}: {exc}; the file is damaged, use another backup.") from None
     finally:
         if inserter is not None:
             inserter.close()
@@ -1111,14 +1126,8 @@ def restore_dump(
         "statements": counts,
         "workers": max(1, workers),
         "seconds": round(time.monotonic() - started, 3),
-        "objects": _final_objects(objects),
+        "objects": objects,
     }
-
-
-def _final_objects(objects: List[Tuple[str, Optional[str], str]]) -> List[Tuple[str, Optional[str], str]]:
-    """The object statements without the dump's stand-in views (a view's last CREATE is its real one)."""
-    last_view = {name: index for index, (kind, name, _sql) in enumerate(objects) if kind == "view"}
-    return [item for index, item in enumerate(objects) if item[0] != "view" or last_view.get(item[1]) == index]
 
 
 # --------------------------------------------------------------------------
@@ -1147,7 +1156,8 @@ def compare(manifest: Dict[str, Any], figures: Dict[str, Dict[str, Any]], schema
             want_names, got_names = set(recorded["structure"].get(kind, {})), set(schema["structure"].get(kind, {}))
             differences += [f"{kind[:-1]} {name}: missing after restore" for name in sorted(want_names - got_names)]
             differences += [f"{kind[:-1]} {name}: not in the backup" for name in sorted(got_names - want_names)]
-        lines.append("schema fingerprint differs from the manifest's" + (f": {'; '.join(differences[:5])}" if differences else " (view, trigger or routine bodies)"))
+        detail = f": {'; '.join(differences[:5])}" if differences else " (view, trigger or routine bodies)"
+        lines.append("schema fingerprint differs from the manifest's" + detail)
     return lines
 
 
@@ -1491,7 +1501,8 @@ def _replay_objects(cur: Any, database: str, objects: List[Tuple[str, Optional[s
             cur.execute(f"DROP TRIGGER IF EXISTS {_quote_any(name or '')}")
         if kind in ("view", "trigger", "routine", "event"):
             statement = _without_definer(statement)
-            recreated.append(f"{kind} {name}")
+            if f"{kind} {name}" not in recreated:  # a view comes twice: its stand-in, then its definition
+                recreated.append(f"{kind} {name}")
         try:
             cur.execute(statement)
         except MySQLError as exc:

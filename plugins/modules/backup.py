@@ -1,0 +1,252 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: schemagate contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: backup
+short_description: Take a verified backup of a database before it is migrated
+version_added: "0.1.0"
+description:
+  - Dumps O(database) with the server's own dump tool (C(mariadb-dump), else C(mysqldump)) using
+    C(--single-transaction --routines --triggers --events --hex-blob), compresses the stream with gzip and writes
+    C(<database>-<label>.sql.gz) and C(<database>-<label>.manifest.json) into O(backup_dir), both mode 0600.
+  - The manifest records the server and dump tool versions, start and end times (UTC), the rows of the
+    C(migrations) and C(schemagate_migrations) tables, the exact row count and C(CHECKSUM TABLE) value of every
+    table, the schema fingerprint (as M(schemagate.mysql.schema_fingerprint) computes it), and the file's size and sha256.
+  - Row counts and checksums are read in a consistent-snapshot transaction started next to the dump's own. To make
+    both snapshots see the same data, writes to the database's tables are paused (C(LOCK TABLES ... READ)) from
+    just before the first snapshot until the dump has started its own, typically for tens of milliseconds; the
+    pause is recorded in the manifest. With O(snapshot_lock_timeout=0) there is no pause, and a database receiving
+    writes during the backup can then fail verification. That is a safe failure, since the deploy stops.
+  - Before anything is written, the module checks that O(backup_dir) can be created and written, and that its
+    filesystem has at least O(min_free_ratio) times the database's data and index size free.
+  - With O(verify=true) (the default), the dump is restored into a scratch database (O(scratch_database)) and its
+    row counts, checksums and schema fingerprint are compared with the manifest. The scratch database carries
+    schemagate's marker and is dropped afterwards. Only then is the manifest marked C(verified). A mismatch fails the task and lists
+    every difference. The backup is then kept, unverified, for inspection.
+  - After a verified backup, the O(keep) newest verified backups of O(database) in O(backup_dir) are kept and older
+    verified ones are deleted. Unverified backups are never deleted, only reported.
+  - The credentials reach the dump tool through a 0600 option file in a private temporary directory. That
+    file is removed even on failure, and the password never appears on a command line.
+author: schemagate contributors (@schemagate)
+extends_documentation_fragment:
+  - schemagate.mysql.connection
+options:
+  database:
+    description: The database to back up.
+    type: str
+    required: true
+    aliases: [ db ]
+  backup_dir:
+    description:
+      - Directory for the backup files, on the host that runs the module. Created (mode 0700) if missing.
+    type: path
+    required: true
+  label:
+    description:
+      - Names this backup's files (C(<database>-<label>.sql.gz)). Letters, digits and C(_), at most 40.
+      - Defaults to the current UTC time, for example C(20261124T130500Z).
+    type: str
+  keep:
+    description: Number of verified backups of O(database) to keep in O(backup_dir); older verified ones are deleted.
+    type: int
+    default: 5
+  verify:
+    description: Restore the backup into a scratch database and compare it with the manifest before marking it verified.
+    type: bool
+    default: true
+  scratch_database:
+    description:
+      - Scratch database for the verification restore; must differ from O(database) and not exist.
+      - Defaults to C(<database>_sg_verify_<label>), where the deploy account has rights.
+    type: str
+  min_free_ratio:
+    description:
+      - Refuse to start unless the free space of O(backup_dir)'s filesystem is at least this multiple of the
+        database's data and index size (the compressed dump is usually far smaller).
+    type: float
+    default: 1.0
+  snapshot_lock_timeout:
+    description:
+      - Seconds to wait for the brief write pause that aligns the manifest's snapshot with the dump's. The task fails
+        if a long transaction holds the tables longer than this. V(0) takes no lock (see the description).
+    type: int
+    default: 5
+  restore_workers:
+    description: Connections that load rows in parallel during the verification restore.
+    type: int
+    default: 2
+attributes:
+  check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
+    support: full
+    details: Runs the free-space and directory checks and reports the files it would write; dumps nothing.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
+    support: none
+notes:
+  - Needs C(mariadb-dump) or C(mysqldump) on the host that runs the module, and the privileges a dump needs on
+    O(database) (C(SELECT), C(SHOW VIEW), C(TRIGGER), C(EVENT), C(LOCK TABLES)). Stored routines defined by
+    another account also need C(SHOW CREATE ROUTINE) (MariaDB 10.11+) or C(SELECT) on C(mysql.proc).
+  - The verification restore recreates views, triggers, routines and events without their C(DEFINER), so the
+    restoring account becomes the definer.
+  - C(CHECKSUM TABLE) values depend on the server version and storage format. They are compared only when the
+    verifying server runs the version the backup was taken on; row counts and the schema fingerprint are always compared.
+seealso:
+  - module: schemagate.mysql.restore
+'''
+
+EXAMPLES = r'''
+- name: Take and verify a backup before migrating
+  schemagate.mysql.backup:
+    config_file: /etc/schemagate/deploy.cnf
+    database: askproai_db
+    backup_dir: /var/backups/schemagate
+  register: pre_deploy_backup
+
+- name: Keep ten backups, label them by release, and require twice the data size free
+  schemagate.mysql.backup:
+    login_host: db1.example.com
+    login_user: deploy
+    login_password: "{{ vault_deploy_password }}"
+    database: askproai_db
+    backup_dir: /var/backups/schemagate
+    label: release_2026_11_24
+    keep: 10
+    min_free_ratio: 2.0
+
+- name: Dump only (verify later, or elsewhere)
+  schemagate.mysql.backup:
+    config_file: /etc/schemagate/deploy.cnf
+    database: askproai_db
+    backup_dir: /var/backups/schemagate
+    verify: false
+'''
+
+RETURN = r'''
+backup_file:
+  description: Path of the compressed dump (in check mode, the path it would have).
+  returned: always
+  type: str
+  sample: /var/backups/schemagate/askproai_db-20261124T130500Z.sql.gz
+manifest_file:
+  description: Path of the manifest (in check mode, the path it would have).
+  returned: always
+  type: str
+  sample: /var/backups/schemagate/askproai_db-20261124T130500Z.manifest.json
+label:
+  description: The backup's label.
+  returned: always
+  type: str
+  sample: 20261124T130500Z
+manifest:
+  description:
+    - The manifest without the full schema structure. It includes C(sha256), C(size_bytes), C(tables) (rows and checksum
+      per table), C(migrations), C(schema_fingerprint), C(total_rows), C(consistency.writes_paused_ms),
+      C(verified) and C(verification).
+  returned: when not in check mode
+  type: dict
+  sample:
+    database: askproai_db
+    sha256: 9f2c7d0c4f3b1e0e2a8c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f809112
+    size_bytes: 15018195
+    total_rows: 251426
+    verified: true
+    verification: {restore_seconds: 2.3, compare_seconds: 0.2, mismatches: [], scratch_database: askproai_db_sg_verify_20261124T130500Z}
+verified:
+  description: Whether the backup restored and matched its manifest.
+  returned: when not in check mode
+  type: bool
+retention:
+  description: Manifests of O(database) kept, deleted and unverified (never deleted) in O(backup_dir).
+  returned: when not in check mode and O(verify=true)
+  type: dict
+  sample: {kept: [/var/backups/schemagate/askproai_db-20261124T130500Z.manifest.json], deleted: [], unverified: []}
+preflight:
+  description:
+    - What the checks found, in bytes (C(estimate_bytes), C(free_bytes), C(required_bytes)), the dump tool, and
+      whether the directory would be created.
+  returned: always
+  type: dict
+mismatches:
+  description: Every difference between the restored backup and its manifest.
+  returned: when verification fails
+  type: list
+  elements: str
+server:
+  description: Flavour and version of the server.
+  returned: always
+  type: dict
+'''
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.schemagate.mysql.plugins.module_utils.backup import (
+    default_label,
+    preflight,
+    prune_backups,
+    summary,
+    take_backup,
+    validate_label,
+    verify_backup,
+)
+from ansible_collections.schemagate.mysql.plugins.module_utils.clone import check_scratch_target
+from ansible_collections.schemagate.mysql.plugins.module_utils.connection import ConnectionParams
+from ansible_collections.schemagate.mysql.plugins.module_utils.module_glue import argument_spec, connection, run, server_facts
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(
+            database=dict(type='str', required=True, aliases=['db']),
+            backup_dir=dict(type='path', required=True),
+            label=dict(type='str'),
+            keep=dict(type='int', default=5),
+            verify=dict(type='bool', default=True),
+            scratch_database=dict(type='str'),
+            min_free_ratio=dict(type='float', default=1.0),
+            snapshot_lock_timeout=dict(type='int', default=5),
+            restore_workers=dict(type='int', default=2),
+        ),
+        supports_check_mode=True,
+    )
+    run(module, missing_required_lib('PyMySQL'), lambda: backup(module))
+
+
+def backup(module):
+    params = module.params
+    database = params['database']
+    label = validate_label(params['label'] or default_label())
+    if params['scratch_database']:
+        check_scratch_target(database, params['scratch_database'])
+    with connection(module) as (conn, server):
+        checked = preflight(conn, server, database, params['backup_dir'], label, params['min_free_ratio'], create=not module.check_mode)
+        result = dict(
+            changed=True,
+            label=label,
+            backup_file=checked['dump_file'],
+            manifest_file=checked['manifest_file'],
+            preflight=checked,
+            server=server_facts(server),
+        )
+        if module.check_mode:
+            return result
+        taken = take_backup(
+            ConnectionParams.from_module_params(params), conn, server, database, params['backup_dir'], label,
+            min_free_ratio=params['min_free_ratio'], snapshot_lock_timeout=params['snapshot_lock_timeout'],
+        )
+        manifest = taken['manifest']
+        if params['verify']:
+            manifest = verify_backup(
+                ConnectionParams.from_module_params(params), conn, server, taken['manifest_file'],
+                params['scratch_database'], params['restore_workers'],
+            )['manifest']
+            result['retention'] = prune_backups(params['backup_dir'], database, params['keep'], protect=[taken['manifest_file']])
+        result.update(manifest=summary(manifest), verified=manifest['verified'])
+        return result
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,506 @@
+"""Verified backups and the emergency restore, against the real sandbox server.
+
+Each test builds its own production-like database (sample data at 2% scale, the six migrations,
+a view, a trigger and a routine) and dumps it as the sandbox's deploy account, as a deploy would.
+"""
+from __future__ import annotations
+
+import errno
+import gzip
+import hashlib
+import json
+import os
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import uuid
+
+import pytest
+
+from conftest import REPO, create_database
+
+from plugins.module_utils import backup
+from plugins.module_utils.catalog import schema_fingerprint
+from plugins.module_utils.connection import ConnectionParams, connect
+from plugins.module_utils.errors import SchemagateError
+from plugins.module_utils.sample_data import SampleScale, seed_base_data
+from plugins.module_utils.sandbox import read_option
+
+BIN = os.path.dirname(sys.executable)
+
+
+@pytest.fixture
+def deploy_params(sandbox_cfg) -> ConnectionParams:
+    """The deploy account with its password in memory (so the option file has one to protect)."""
+    def option(key: str) -> str:
+        return read_option(sandbox_cfg.deploy_cnf, key)
+
+    return ConnectionParams(user=option("user"), password=option("password"), host=option("host"), port=int(option("port")))
+
+
+@pytest.fixture
+def deploy(deploy_params):
+    conn = connect(deploy_params)
+    yield conn
+    conn.close()
+
+
+def _drop_with_scratch(admin, name: str) -> None:
+    with admin.cursor() as cur:
+        cur.execute("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE %s", (name.replace("_", "\\_") + "\\_sg\\_%",))
+        for (scratch,) in cur.fetchall():
+            cur.execute(f"DROP DATABASE `{scratch}`")
+        cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+@pytest.fixture
+def production(admin, runner_for, deploy_params):
+    """A small production-like database: base data, the six migrations, and objects a dump must carry."""
+    name = create_database(admin)
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f"USE `{name}`")
+        seed_base_data(admin, SampleScale.scaled(0.02))
+        runner_for(name).migrate()
+        objects = connect(deploy_params, name)  # created by the deploy account, which may then dump them
+        with objects.cursor() as cur:
+            cur.execute("CREATE TABLE sg_audit (id INT AUTO_INCREMENT PRIMARY KEY, msg VARCHAR(100)) ENGINE=InnoDB")
+            cur.execute("INSERT INTO sg_audit (msg) VALUES ('semi;colon'), ('quote''s'), ('back\\\\slash'), (NULL)")
+            cur.execute("CREATE VIEW active_customers AS SELECT id, company_id FROM customers WHERE deleted_at IS NULL")
+            # Sorts before the view it uses: restoring it needs the dump's stand-in views.
+            cur.execute("CREATE VIEW a_company_customer_counts AS SELECT company_id, COUNT(*) AS customers FROM active_customers GROUP BY company_id")
+            cur.execute(
+                "CREATE TRIGGER customers_audit AFTER UPDATE ON customers FOR EACH ROW "
+                "INSERT INTO sg_audit (msg) VALUES (CONCAT('customer ', NEW.id))"
+            )
+            # INSERT at the start of a line inside a routine: the restore must not take it for data.
+            cur.execute("CREATE PROCEDURE sg_note(IN note VARCHAR(100))\nBEGIN\nINSERT INTO sg_audit (msg) VALUES (note);\nSELECT COUNT(*) FROM sg_audit;\nEND")
+        objects.close()
+        yield name
+    finally:
+        _drop_with_scratch(admin, name)
+
+
+def _no_schema_like(admin, pattern: str) -> bool:
+    with admin.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE %s", (pattern,))
+        return cur.fetchone()[0] == 0
+
+
+def _mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def _one_line(exc: SchemagateError) -> str:
+    assert "\n" not in exc.message
+    return exc.message
+
+
+class ArgvWatch:
+    """Samples every process's argv in a thread while a backup or restore runs."""
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret.encode()
+        self.hits = []
+        self.sweeps = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        for _sweep in range(1_000_000):  # bounded; stops when told
+            if self._stop.is_set():
+                return
+            for pid in os.listdir("/proc"):
+                if not pid.isdigit():
+                    continue
+                try:
+                    with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                        argv = handle.read()
+                except OSError:
+                    continue
+                if self.secret in argv:
+                    self.hits.append(argv.replace(b"\0", b" ")[:200])
+            self.sweeps += 1
+            self._stop.wait(0.002)  # pacing only, so the backup gets the CPU
+
+    def __enter__(self) -> "ArgvWatch":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _files_containing(directory: str, secret: bytes):
+    found = []
+    for root, _dirs, files in os.walk(directory):
+        for name in files:
+            path = os.path.join(root, name)
+            with open(path, "rb") as handle:
+                content = handle.read()
+            if name.endswith(".gz"):
+                content += gzip.decompress(content)
+            if secret in content:
+                found.append(path)
+    return found
+
+
+# --------------------------------------------------------------------------
+# Round trip
+# --------------------------------------------------------------------------
+
+def test_backup_and_verify_round_trip(production, deploy_params, deploy, server, admin, tmp_path):
+    backup_dir = str(tmp_path / "backups")
+    taken = backup.take_backup(deploy_params, deploy, server, production, backup_dir, label="first")
+    dump_file, manifest_file = taken["backup_file"], taken["manifest_file"]
+    assert dump_file == os.path.join(backup_dir, f"{production}-first.sql.gz")
+    assert manifest_file == os.path.join(backup_dir, f"{production}-first.manifest.json")
+    assert _mode(backup_dir) == 0o700 and _mode(dump_file) == 0o600 and _mode(manifest_file) == 0o600
+    assert sorted(os.listdir(backup_dir)) == sorted(os.path.basename(p) for p in (dump_file, manifest_file))
+
+    with open(manifest_file, encoding="utf-8") as handle:
+        manifest = json.load(handle)
+    assert manifest["database"] == production and manifest["label"] == "first" and manifest["verified"] is False
+    assert manifest["server"]["version"] == server.version_string
+    assert manifest["dump_tool"]["name"] in server.dump_tools and manifest["dump_tool"]["version"]
+    assert manifest["started_utc"] <= manifest["finished_utc"]
+    with open(dump_file, "rb") as handle:
+        content = handle.read()
+    assert manifest["size_bytes"] == len(content) and manifest["sha256"] == hashlib.sha256(content).hexdigest()
+    assert gzip.decompress(content).rstrip().splitlines()[-1].startswith(b"-- Dump completed")
+    assert [row["migration"] for row in manifest["migrations"]["migrations"]] == sorted(
+        name[: -len(".up.sql")] for name in os.listdir(os.path.join(REPO, "migrations")) if name.endswith(".up.sql")
+    )
+    assert len(manifest["migrations"]["schemagate_migrations"]) >= 6
+    with admin.cursor() as cur:
+        for table in ("appointments", "customers", "sg_audit", "migrations"):
+            cur.execute(f"SELECT COUNT(*) FROM `{production}`.`{table}`")
+            assert manifest["tables"][table]["rows"] == cur.fetchone()[0]
+            cur.execute(f"CHECKSUM TABLE `{production}`.`{table}`")
+            assert manifest["tables"][table]["checksum"] == cur.fetchone()[1]
+    assert manifest["schema"]["fingerprint"] == schema_fingerprint(admin, production, server)["fingerprint"]
+    assert manifest["consistency"]["writes_paused_ms"] is not None
+
+    verified = backup.verify_backup(deploy_params, deploy, server, manifest_file)
+    assert verified["verification"]["mismatches"] == []
+    with open(manifest_file, encoding="utf-8") as handle:
+        manifest = json.load(handle)
+    assert manifest["verified"] is True and manifest["verification"]["checksums_compared"] is True
+    assert manifest["verification"]["scratch_database"] == f"{production}_sg_verify_first"
+    assert manifest["verification"]["statements"]["insert"] > 0
+    assert _mode(manifest_file) == 0o600
+    assert _no_schema_like(admin, f"{production}\\_sg\\_%")
+
+
+def test_password_never_on_argv_in_files_or_left_behind(production, deploy_params, deploy, server, tmp_path, monkeypatch):
+    private_root = tmp_path / "private"
+    private_root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private_root))  # where the option file's directory is made
+    secret = deploy_params.password
+    seen = {}
+
+    def inspect_dump(process):
+        argv = open(f"/proc/{process.pid}/cmdline", "rb").read().split(b"\0")
+        seen["argv"] = argv
+        option_file = argv[1].decode().split("=", 1)[1]
+        seen["option_file"] = option_file
+        seen["modes"] = (_mode(option_file), _mode(os.path.dirname(option_file)))
+        with open(option_file, encoding="utf-8") as handle:
+            seen["holds_password"] = secret in handle.read()
+
+    backup_dir = str(tmp_path / "backups")
+    with ArgvWatch(secret) as watch:
+        taken = backup.take_backup(deploy_params, deploy, server, production, backup_dir, label="argv", on_dump_start=inspect_dump)
+        backup.verify_backup(deploy_params, deploy, server, taken["manifest_file"])
+    assert watch.sweeps > 0 and watch.hits == []
+    assert seen["argv"][1].startswith(b"--defaults-file=") and not any(secret.encode() in arg for arg in seen["argv"])
+    assert seen["modes"] == (0o600, 0o700) and seen["holds_password"]
+    assert not os.path.exists(seen["option_file"]) and os.listdir(private_root) == []
+    assert _files_containing(backup_dir, secret.encode()) == []
+
+
+def test_password_with_special_characters_reaches_the_dump_tool(production, admin, sandbox_cfg, server, tmp_path):
+    user = f"sg_bk_{uuid.uuid4().hex[:8]}"
+    password = "p#ss \"w'rd\" \\ ;=x"
+    with admin.cursor() as cur:
+        cur.execute(f"DROP PROCEDURE `{production}`.sg_note")  # another account's routine: this user could not read it
+        for host in ("localhost", "127.0.0.1"):
+            cur.execute(f"CREATE USER '{user}'@'{host}' IDENTIFIED BY %s", (password,))
+            cur.execute(f"GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES ON `{production}`.* TO '{user}'@'{host}'")
+    try:
+        params = ConnectionParams(user=user, password=password, host="127.0.0.1", port=sandbox_cfg.port)
+        conn = connect(params)
+        try:
+            taken = backup.take_backup(params, conn, server, production, str(tmp_path), label="special")
+        finally:
+            conn.close()
+        assert taken["manifest"]["tables"]["customers"]["rows"] > 0
+    finally:
+        with admin.cursor() as cur:
+            for host in ("localhost", "127.0.0.1"):
+                cur.execute(f"DROP USER IF EXISTS '{user}'@'{host}'")
+
+
+# --------------------------------------------------------------------------
+# Failures leave nothing behind
+# --------------------------------------------------------------------------
+
+def _capture_option_file(seen):
+    def hook(process):
+        seen["process"] = process
+        seen["option_file"] = process.args[1].split("=", 1)[1]  # the process may already have exited
+    return hook
+
+
+def test_failing_dump_aborts_with_one_line_and_leaves_nothing(production, admin, deploy_params, deploy, server, tmp_path):
+    with admin.cursor() as cur:  # a routine of another definer: the deploy account may not read its body
+        cur.execute(f"CREATE PROCEDURE `{production}`.admin_only() SELECT 1")
+    backup_dir = str(tmp_path / "backups")
+    seen = {}
+    with pytest.raises(SchemagateError) as failure:
+        backup.take_backup(deploy_params, deploy, server, production, backup_dir, label="fails", on_dump_start=_capture_option_file(seen))
+    message = _one_line(failure.value)
+    assert "mariadb-dump failed (exit 2)" in message or "mysqldump failed" in message
+    assert "admin_only" in message and "partial backup file was removed" in message
+    assert os.listdir(backup_dir) == []
+    assert not os.path.exists(seen["option_file"]) and not os.path.exists(os.path.dirname(seen["option_file"]))
+
+
+def test_killed_dump_aborts_and_leaves_nothing(production, deploy_params, deploy, server, tmp_path):
+    seen = {}
+
+    def kill(process):
+        _capture_option_file(seen)(process)
+        process.kill()
+
+    backup_dir = str(tmp_path / "backups")
+    with pytest.raises(SchemagateError) as failure:
+        backup.take_backup(deploy_params, deploy, server, production, backup_dir, label="killed", on_dump_start=kill)
+    assert "was killed by SIGKILL" in _one_line(failure.value)
+    assert os.listdir(backup_dir) == [] and not os.path.exists(seen["option_file"])
+
+
+def test_disk_full_while_writing_aborts_and_leaves_nothing(production, deploy_params, deploy, server, tmp_path, monkeypatch):
+    def full(self, data):
+        raise backup._WriteError(os.strerror(errno.ENOSPC))  # pylint: disable=protected-access
+
+    monkeypatch.setattr(backup._HashingWriter, "write", full)  # pylint: disable=protected-access
+    seen = {}
+    backup_dir = str(tmp_path / "backups")
+    with pytest.raises(SchemagateError) as failure:
+        backup.take_backup(deploy_params, deploy, server, production, backup_dir, label="full", on_dump_start=_capture_option_file(seen))
+    message = _one_line(failure.value)
+    assert "No space left on device" in message and "partial file was removed" in message
+    assert os.listdir(backup_dir) == [] and not os.path.exists(seen["option_file"])
+    assert seen["process"].poll() is not None  # the dump was stopped, not left writing into a pipe
+
+
+def test_unusable_backup_dir_refused_before_dumping(production, deploy_params, deploy, server, tmp_path):
+    started = []
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a directory")
+    with pytest.raises(SchemagateError) as failure:
+        backup.take_backup(deploy_params, deploy, server, production, str(blocker / "backups"), label="x", on_dump_start=started.append)
+    assert "Cannot create backup directory" in _one_line(failure.value)
+    # /proc exists and is a directory, but nobody (not even root) can create files there.
+    with pytest.raises(SchemagateError) as failure:
+        backup.take_backup(deploy_params, deploy, server, production, "/proc", label="x", min_free_ratio=0, on_dump_start=started.append)
+    assert "Backup directory /proc is not writable" in _one_line(failure.value)
+    assert started == []
+
+
+def test_too_high_min_free_ratio_refused_before_anything_is_written(production, deploy_params, deploy, server, tmp_path):
+    started = []
+    backup_dir = tmp_path / "backups"
+    with pytest.raises(SchemagateError) as failure:
+        backup.take_backup(deploy_params, deploy, server, production, str(backup_dir), label="x", min_free_ratio=1e12, on_dump_start=started.append)
+    message = _one_line(failure.value)
+    assert "Not enough free space for the backup" in message and "lower min_free_ratio" in message
+    assert started == [] and not backup_dir.exists()
+
+
+# --------------------------------------------------------------------------
+# Verification catches a bad backup
+# --------------------------------------------------------------------------
+
+def test_corrupted_backup_fails_verification_on_sha256(production, deploy_params, deploy, server, admin, tmp_path):
+    taken = backup.take_backup(deploy_params, deploy, server, production, str(tmp_path), label="corrupt")
+    with open(taken["backup_file"], "r+b") as handle:
+        handle.seek(os.path.getsize(taken["backup_file"]) // 2)
+        byte = handle.read(1)
+        handle.seek(-1, os.SEEK_CUR)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+    with pytest.raises(SchemagateError) as failure:
+        backup.verify_backup(deploy_params, deploy, server, taken["manifest_file"])
+    assert "sha256 mismatch" in _one_line(failure.value) and taken["backup_file"] in failure.value.message
+    manifest = backup.load_manifest(taken["manifest_file"])
+    assert manifest["verified"] is False and "sha256 mismatch" in manifest["verification"]["mismatches"][0]
+    assert _no_schema_like(admin, f"{production}\\_sg\\_%")  # refused before restoring anything
+
+
+def test_manifest_that_does_not_match_the_data_fails_verification(production, deploy_params, deploy, server, admin, tmp_path):
+    taken = backup.take_backup(deploy_params, deploy, server, production, str(tmp_path), label="counts")
+    manifest = backup.load_manifest(taken["manifest_file"])
+    real = manifest["tables"]["customers"]["rows"]
+    manifest["tables"]["customers"]["rows"] = real + 1
+    manifest["tables"]["sg_audit"]["checksum"] += 1
+    backup.write_private_json(taken["manifest_file"], manifest)
+    with pytest.raises(SchemagateError) as failure:
+        backup.verify_backup(deploy_params, deploy, server, taken["manifest_file"])
+    assert "failed verification: 2 difference(s)" in _one_line(failure.value)
+    assert failure.value.details["mismatches"] == [
+        f"table customers: {real} rows restored, the manifest says {real + 1}",
+        f"table sg_audit: row checksum {manifest['tables']['sg_audit']['checksum'] - 1} restored, "
+        f"the manifest says {manifest['tables']['sg_audit']['checksum']}",
+    ]
+    assert backup.load_manifest(taken["manifest_file"])["verified"] is False
+    assert _no_schema_like(admin, f"{production}\\_sg\\_%")
+
+
+# --------------------------------------------------------------------------
+# Retention
+# --------------------------------------------------------------------------
+
+def _fake_backup(directory, database, label, verified, finished):
+    manifest = {
+        "format": 1, "database": database, "label": label, "file": f"{database}-{label}.sql.gz", "sha256": "0" * 64,
+        "tables": {}, "schema": {}, "verified": verified, "finished_utc": finished,
+    }
+    (directory / f"{database}-{label}.sql.gz").write_bytes(b"dump")
+    (directory / f"{database}-{label}.manifest.json").write_text(json.dumps(manifest))
+    return str(directory / f"{database}-{label}.manifest.json")
+
+
+def test_retention_keeps_the_newest_verified_and_never_deletes_unverified(tmp_path):
+    db = "askproai_db"
+    old = _fake_backup(tmp_path, db, "b1", True, "2026-11-20T10:00:00+00:00")
+    kept_older = _fake_backup(tmp_path, db, "b2", True, "2026-11-21T10:00:00+00:00")
+    newest = _fake_backup(tmp_path, db, "b3", True, "2026-11-22T10:00:00+00:00")
+    unverified_new = _fake_backup(tmp_path, db, "b4", False, "2026-11-23T10:00:00+00:00")
+    unverified_old = _fake_backup(tmp_path, db, "b0", False, "2026-11-19T10:00:00+00:00")
+    other_db = _fake_backup(tmp_path, "askproai_db_other", "b1", True, "2026-11-01T10:00:00+00:00")
+    (tmp_path / f"{db}-notes.txt").write_text("not a backup")
+
+    result = backup.prune_backups(str(tmp_path), db, keep=2)
+    assert result == {"kept": [newest, kept_older], "deleted": [old], "unverified": [unverified_new, unverified_old]}
+    assert not os.path.exists(old) and not (tmp_path / f"{db}-b1.sql.gz").exists()
+    for path in (kept_older, newest, unverified_new, unverified_old, other_db):
+        assert os.path.exists(path)
+    assert (tmp_path / f"{db}-notes.txt").exists()
+    assert backup.latest_verified_manifest(str(tmp_path), db) == newest
+
+    assert backup.prune_backups(str(tmp_path), db, keep=1, protect=[kept_older])["deleted"] == []
+    with pytest.raises(SchemagateError, match="keep must be at least 1"):
+        backup.prune_backups(str(tmp_path), db, keep=0)
+
+
+def test_retention_with_real_backups(production, deploy_params, deploy, server, tmp_path):
+    manifests = []
+    for label in ("r1", "r2", "r3"):
+        taken = backup.take_backup(deploy_params, deploy, server, production, str(tmp_path), label=label)
+        backup.verify_backup(deploy_params, deploy, server, taken["manifest_file"])
+        manifests.append(taken["manifest_file"])
+    result = backup.prune_backups(str(tmp_path), production, keep=2, protect=[manifests[-1]])
+    assert result["deleted"] == [manifests[0]] and result["kept"] == [manifests[2], manifests[1]]
+    assert sorted(os.listdir(tmp_path)) == sorted(
+        f"{production}-{label}{suffix}" for label in ("r2", "r3") for suffix in (".sql.gz", ".manifest.json")
+    )
+
+
+# --------------------------------------------------------------------------
+# Emergency restore
+# --------------------------------------------------------------------------
+
+def test_restore_refuses_unverified_or_foreign_backups(production, deploy_params, deploy, server, admin, tmp_path):
+    taken = backup.take_backup(deploy_params, deploy, server, production, str(tmp_path), label="unverified")
+    with pytest.raises(SchemagateError) as failure:
+        backup.restore_backup(deploy_params, deploy, server, taken["manifest_file"], production, "r1")
+    assert "is not verified" in _one_line(failure.value)
+    backup.verify_backup(deploy_params, deploy, server, taken["manifest_file"])
+    other = f"{production}x"
+    with pytest.raises(SchemagateError) as failure:
+        backup.restore_backup(deploy_params, deploy, server, taken["manifest_file"], other, "r1")
+    assert f"is a backup of {production!r}, not of {other!r}" in _one_line(failure.value)
+    assert _no_schema_like(admin, f"{production}\\_sg\\_%")
+
+
+def test_restore_brings_back_the_backup_and_keeps_the_replaced_tables(production, deploy_params, deploy, server, admin, tmp_path):
+    taken = backup.take_backup(deploy_params, deploy, server, production, str(tmp_path), label="before")
+    backup.verify_backup(deploy_params, deploy, server, taken["manifest_file"])
+    manifest = backup.load_manifest(taken["manifest_file"])
+    with admin.cursor() as cur:  # what a bad deploy might do
+        cur.execute(f"USE `{production}`")
+        cur.execute("DROP TABLE callback_escalations")
+        cur.execute("DELETE FROM appointments WHERE id % 10 = 0")
+        cur.execute("CREATE TABLE only_in_prod (id INT PRIMARY KEY) ENGINE=InnoDB")
+        cur.execute("INSERT INTO only_in_prod VALUES (1), (2)")
+        cur.execute("DROP VIEW active_customers")
+        cur.execute("CREATE VIEW deploy_view AS SELECT id FROM companies")
+        cur.execute("SELECT COUNT(*) FROM appointments")
+        damaged_appointments = cur.fetchone()[0]
+    assert schema_fingerprint(admin, production, server)["fingerprint"] != manifest["schema"]["fingerprint"]
+
+    with ArgvWatch(deploy_params.password) as watch:
+        result = backup.restore_backup(deploy_params, deploy, server, taken["manifest_file"], production, "t1")
+    assert watch.sweeps > 0 and watch.hits == []
+
+    old = f"{production}_sg_old_t1"
+    assert result["old_database"] == old and result["differences_after_restore"] == []
+    assert schema_fingerprint(admin, production, server)["fingerprint"] == manifest["schema"]["fingerprint"]
+    tables = backup.base_tables(admin, production)
+    assert backup.table_figures(admin, production, tables) == manifest["tables"]
+    assert "callback_escalations" in tables and "only_in_prod" not in tables
+    assert result["only_in_production"] == ["only_in_prod"]
+    for recreated in ("view active_customers", "view a_company_customer_counts", "trigger customers_audit", "routine sg_note"):
+        assert recreated in result["recreated_objects"]
+    assert list(result["removed_objects"]) == ["view deploy_view"]
+    with admin.cursor() as cur:
+        cur.execute(f"SELECT COUNT(*) FROM `{old}`.appointments")
+        assert cur.fetchone()[0] == damaged_appointments
+        cur.execute(f"SELECT id FROM `{old}`.only_in_prod ORDER BY id")
+        assert cur.fetchall() == ((1,), (2,))
+        cur.execute("SELECT TRIGGER_SCHEMA, TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA IN (%s, %s) ORDER BY 1", (production, old))
+        assert cur.fetchall() == ((production, "customers_audit"), (old, "customers_audit"))
+        cur.execute(
+            "SELECT COUNT(*) FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA IN (%s, %s) "
+            "AND REFERENCED_TABLE_SCHEMA IS NOT NULL AND REFERENCED_TABLE_SCHEMA <> TABLE_SCHEMA", (production, old),
+        )
+        assert cur.fetchone()[0] == 0  # every foreign key stays within its own database
+        cur.execute(f"CALL `{production}`.sg_note('after restore')")
+        cur.fetchall()
+        while cur.nextset():
+            pass
+    assert _no_schema_like(admin, f"{production}\\_sg\\_restore\\_%")
+
+
+# --------------------------------------------------------------------------
+# Through Ansible
+# --------------------------------------------------------------------------
+
+def test_backup_role_through_ansible_never_prints_the_password(production, deploy_params, tmp_path):
+    playbook = tmp_path / "backup.yml"
+    playbook.write_text(
+        "- hosts: sandbox\n"
+        "  gather_facts: false\n"
+        "  module_defaults:\n"
+        "    schemagate.mysql.backup: {login_host: '{{ h }}', login_port: '{{ p }}', login_user: '{{ u }}', login_password: '{{ pw }}'}\n"
+        "  roles:\n"
+        "    - role: schemagate.mysql.backup\n"
+    )
+    extra = tmp_path / "vars.json"
+    extra.write_text(json.dumps({
+        "schemagate_database": production, "backup_dir": str(tmp_path / "backups"), "backup_label": "ansible",
+        "h": deploy_params.host, "p": deploy_params.port, "u": deploy_params.user, "pw": deploy_params.password,
+    }))
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1", PATH=f"{BIN}:{os.environ['PATH']}")
+    done = subprocess.run(
+        [os.path.join(BIN, "ansible-playbook"), str(playbook), "-e", f"@{extra}", "-vvv"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "matched its manifest" in done.stdout
+    assert deploy_params.password not in done.stdout + done.stderr
+    assert backup.load_manifest(str(tmp_path / "backups" / f"{production}-ansible.manifest.json"))["verified"] is True
