@@ -1,18 +1,21 @@
 """Benchmark: verified backup and restore of a >= 500 MB database, against the plain client tools.
 
-Run: .venv/bin/python benchmarks/backup_restore.py [--scale 14] [--repeat 1] [--workers 2]
+Run: .venv/bin/python benchmarks/backup_restore.py [--scale 14] [--repeat 1] [--workers 2] [--level0]
 Builds askproai_db_sg_bench_backup on the running sandbox (sample data at --scale, the six
 migrations applied), then times, as the deploy account (credentials in an option file, never argv):
   1. a bare ``mariadb-dump`` with the backup's options into an uncompressed file;
   2. our backup (schemagate.mysql.backup's take step: dump + gzip + sha256 + manifest figures); target <= 1.5x (1);
   3. our verification restore (parallel, from the .sql.gz) and the comparison with the manifest;
   4. piping the bare dump into the ``mariadb`` client; our restore must be faster.
-Prints a table and drops every database and file it made.
+With --level0 it also times our backup with compress_level 0. Each step reports wall seconds and
+CPU seconds (server + client tools + this process), since on a shared machine wall time also
+measures the neighbours. Prints a table and drops every database and file it made.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -57,10 +60,25 @@ def size_mb(admin) -> float:
         return float(cur.fetchone()[0]) / 2**20
 
 
-def timed(action) -> float:
-    started = time.perf_counter()
+def server_cpu(cfg) -> float:
+    """CPU seconds the sandbox server has used (all sessions: a shared server also counts its neighbours)."""
+    with open(cfg.pid_file, encoding="ascii") as handle:
+        pid = int(handle.read().strip())
+    with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu() -> float:
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+def timed(cfg, action) -> tuple:
+    """(wall seconds, CPU seconds of server + tools + this process) of ``action``."""
+    started, server_before, own_before = time.perf_counter(), server_cpu(cfg), own_cpu()
     action()
-    return time.perf_counter() - started
+    return time.perf_counter() - started, server_cpu(cfg) - server_before + own_cpu() - own_before
 
 
 def main() -> int:
@@ -68,6 +86,7 @@ def main() -> int:
     parser.add_argument("--scale", type=float, default=14.0)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--workers", type=int, default=backup.RESTORE_WORKERS)
+    parser.add_argument("--level0", action="store_true", help="also time our backup with compress_level 0")
     parser.add_argument("--keep-database", action="store_true", help="keep the benchmark database (for reruns with --reuse)")
     parser.add_argument("--reuse", action="store_true", help="reuse the database of an earlier --keep-database run")
     args = parser.parse_args()
@@ -96,19 +115,34 @@ def main() -> int:
         env = backup.client_environment(work)
         tool = backup.find_dump_tool(server)
         bare_file = os.path.join(work, "bare.sql")
-        rows = {"bare dump": [], "our backup": [], "our restore": [], "our verification": [], "client pipe": []}
+        steps = [
+            ("bare", "bare mariadb-dump to a file", "reference"),
+            ("backup", "our backup (dump + gzip -1 + sha256 + figures)", "<= 1.5x bare"),
+            ("backup0", "our backup with compress_level 0", ""),
+            ("pipe", "piping the dump into the mariadb client", "reference"),
+            ("restore", f"our restore ({args.workers} workers, from .sql.gz)", "< 1.00x pipe"),
+            ("verification", "our verification (restore + compare)", ""),
+        ]
+        rows = {key: [] for key, _title, _target in steps}
         for run in range(1, args.repeat + 1):
             def bare_dump() -> None:
                 with open(bare_file, "wb") as out:
                     subprocess.run(backup.dump_command(tool, option_file, server, DATABASE), stdout=out, env=env, check=True)
-            rows["bare dump"].append(timed(bare_dump))
+            rows["bare"].append(timed(cfg, bare_dump))
 
             backup_dir = os.path.join(work, f"backups{run}")
             taken = {}
-            rows["our backup"].append(timed(lambda: taken.update(backup.take_backup(params, conn, server, DATABASE, backup_dir, label=f"bench{run}"))))
-            verified = backup.verify_backup(params, conn, server, taken["manifest_file"], workers=args.workers)["verification"]
-            rows["our restore"].append(verified["restore_seconds"])
-            rows["our verification"].append(verified["restore_seconds"] + verified["compare_seconds"])
+
+            def our_backup(level: int, label: str) -> None:
+                taken.update(backup.take_backup(params, conn, server, DATABASE, backup_dir, label=label, compress_level=level))
+            if args.level0:
+                rows["backup0"].append(timed(cfg, lambda: our_backup(0, f"bench{run}_level0")))
+            rows["backup"].append(timed(cfg, lambda: our_backup(backup.GZIP_LEVEL, f"bench{run}")))
+            verify = {}
+            verify_cost = timed(cfg, lambda: verify.update(backup.verify_backup(params, conn, server, taken["manifest_file"], workers=args.workers)))
+            verified = verify["verification"]
+            rows["restore"].append((verified["restore_seconds"], None))  # its CPU is inside the verification's
+            rows["verification"].append(verify_cost)
 
             def client_pipe() -> None:
                 with admin.cursor() as cur:
@@ -117,28 +151,26 @@ def main() -> int:
                 client = shutil.which(server.client_tools[0]) or server.client_tools[0]
                 with open(bare_file, "rb") as dump:
                     subprocess.run([client, f"--defaults-file={option_file}", PIPE_TARGET], stdin=dump, env=env, check=True)
-            rows["client pipe"].append(timed(client_pipe))
+            rows["pipe"].append(timed(cfg, client_pipe))
             with admin.cursor() as cur:
                 cur.execute(f"DROP DATABASE IF EXISTS `{PIPE_TARGET}`")
-            bare_mb = os.path.getsize(bare_file) / 2**20
-            gz_mb = taken["manifest"]["size_bytes"] / 2**20
             print(
-                f"run {run}: dump {bare_mb:,.0f} MB, ours {gz_mb:,.0f} MB gzip; writes paused "
-                f"{taken['manifest']['consistency']['writes_paused_ms']} ms; {verified['statements']['insert']} INSERT batches"
+                f"run {run}: dump {os.path.getsize(bare_file) / 2**20:,.0f} MB, ours {taken['manifest']['size_bytes'] / 2**20:,.0f} MB gzip; "
+                f"writes paused {taken['manifest']['consistency']['writes_paused_ms']} ms; {verified['statements']['insert']} INSERT batches; "
+                f"load average {os.getloadavg()[0]:.2f}"
             )
             shutil.rmtree(backup_dir, ignore_errors=True)
-        median = {name: statistics.median(values) for name, values in rows.items()}
+        wall = {key: statistics.median(value[0] for value in values) for key, values in rows.items() if values}
+        cpu = {key: statistics.median(value[1] for value in values) for key, values in rows.items() if values and values[0][1] is not None}
+        reference = {"bare": "bare", "backup": "bare", "backup0": "bare", "pipe": "pipe", "restore": "pipe", "verification": "pipe"}
         print()
-        print(f"| Step ({args.repeat} run(s), median) | Seconds | vs reference | Target |")
-        print("|---|---|---|---|")
-        print(f"| bare mariadb-dump to a file | {median['bare dump']:.1f} | 1.00x | reference |")
-        print(f"| our backup (dump + gzip + sha256 + figures) | {median['our backup']:.1f} | "
-              f"{median['our backup'] / median['bare dump']:.2f}x bare dump | <= 1.5x |")
-        print(f"| piping the dump into the mariadb client | {median['client pipe']:.1f} | 1.00x | reference |")
-        print(f"| our restore ({args.workers} workers, from .sql.gz) | {median['our restore']:.1f} | "
-              f"{median['our restore'] / median['client pipe']:.2f}x client pipe | < 1.00x |")
-        print(f"| our verification (restore + compare) | {median['our verification']:.1f} | "
-              f"{median['our verification'] / median['client pipe']:.2f}x client pipe | |")
+        print(f"| Step ({args.repeat} run(s), median) | Wall s | vs reference | CPU s | Target |")
+        print("|---|---|---|---|---|")
+        for key, title, target in steps:
+            if key in wall:
+                ratio = wall[key] / wall[reference[key]]
+                cpu_text = f"{cpu[key]:.1f}" if key in cpu else "(in verification)"
+                print(f"| {title} | {wall[key]:.1f} | {ratio:.2f}x {reference[key]} | {cpu_text} | {target} |")
     finally:
         shutil.rmtree(work, ignore_errors=True)
         with admin.cursor() as cur:

@@ -21,7 +21,7 @@ import pytest
 
 from conftest import REPO, create_database
 
-from plugins.module_utils import backup
+from plugins.module_utils import backup, deploy_lock
 from plugins.module_utils.catalog import schema_fingerprint
 from plugins.module_utils.connection import ConnectionParams, connect
 from plugins.module_utils.errors import SchemagateError
@@ -56,7 +56,7 @@ def _drop_with_scratch(admin, name: str) -> None:
 
 
 @pytest.fixture
-def production(admin, runner_for, deploy_params):
+def production_db(admin, runner_for, deploy_params):
     """A small production-like database: base data, the six migrations, and objects a dump must carry."""
     name = create_database(admin)
     try:
@@ -152,18 +152,18 @@ def _files_containing(directory: str, secret: bytes):
 # Round trip
 # --------------------------------------------------------------------------
 
-def test_backup_and_verify_round_trip(production, deploy_params, deploy, server, admin, tmp_path):
+def test_backup_and_verify_round_trip(production_db, deploy_params, deploy, server, admin, tmp_path):
     backup_dir = str(tmp_path / "backups")
-    taken = backup.take_backup(deploy_params, deploy, server, production, backup_dir, label="first")
+    taken = backup.take_backup(deploy_params, deploy, server, production_db, backup_dir, label="first")
     dump_file, manifest_file = taken["backup_file"], taken["manifest_file"]
-    assert dump_file == os.path.join(backup_dir, f"{production}-first.sql.gz")
-    assert manifest_file == os.path.join(backup_dir, f"{production}-first.manifest.json")
+    assert dump_file == os.path.join(backup_dir, f"{production_db}-first.sql.gz")
+    assert manifest_file == os.path.join(backup_dir, f"{production_db}-first.manifest.json")
     assert _mode(backup_dir) == 0o700 and _mode(dump_file) == 0o600 and _mode(manifest_file) == 0o600
     assert sorted(os.listdir(backup_dir)) == sorted(os.path.basename(p) for p in (dump_file, manifest_file))
 
     with open(manifest_file, encoding="utf-8") as handle:
         manifest = json.load(handle)
-    assert manifest["database"] == production and manifest["label"] == "first" and manifest["verified"] is False
+    assert manifest["database"] == production_db and manifest["label"] == "first" and manifest["verified"] is False
     assert manifest["server"]["version"] == server.version_string
     assert manifest["dump_tool"]["name"] in server.dump_tools and manifest["dump_tool"]["version"]
     assert manifest["started_utc"] <= manifest["finished_utc"]
@@ -177,11 +177,11 @@ def test_backup_and_verify_round_trip(production, deploy_params, deploy, server,
     assert len(manifest["migrations"]["schemagate_migrations"]) >= 6
     with admin.cursor() as cur:
         for table in ("appointments", "customers", "sg_audit", "migrations"):
-            cur.execute(f"SELECT COUNT(*) FROM `{production}`.`{table}`")
+            cur.execute(f"SELECT COUNT(*) FROM `{production_db}`.`{table}`")
             assert manifest["tables"][table]["rows"] == cur.fetchone()[0]
-            cur.execute(f"CHECKSUM TABLE `{production}`.`{table}`")
+            cur.execute(f"CHECKSUM TABLE `{production_db}`.`{table}`")
             assert manifest["tables"][table]["checksum"] == cur.fetchone()[1]
-    assert manifest["schema"]["fingerprint"] == schema_fingerprint(admin, production, server)["fingerprint"]
+    assert manifest["schema"]["fingerprint"] == schema_fingerprint(admin, production_db, server)["fingerprint"]
     assert manifest["consistency"]["writes_paused_ms"] is not None
 
     verified = backup.verify_backup(deploy_params, deploy, server, manifest_file)
@@ -189,13 +189,58 @@ def test_backup_and_verify_round_trip(production, deploy_params, deploy, server,
     with open(manifest_file, encoding="utf-8") as handle:
         manifest = json.load(handle)
     assert manifest["verified"] is True and manifest["verification"]["checksums_compared"] is True
-    assert manifest["verification"]["scratch_database"] == f"{production}_sg_verify_first"
+    assert manifest["verification"]["scratch_database"] == f"{production_db}_sg_verify_first"
     assert manifest["verification"]["statements"]["insert"] > 0
     assert _mode(manifest_file) == 0o600
-    assert _no_schema_like(admin, f"{production}\\_sg\\_%")
+    assert _no_schema_like(admin, f"{production_db}\\_sg\\_%")
 
 
-def test_password_never_on_argv_in_files_or_left_behind(production, deploy_params, deploy, server, tmp_path, monkeypatch):
+def test_writes_during_the_backup_do_not_break_verification(production_db, deploy_params, deploy, server, sandbox_cfg, admin, tmp_path):
+    """The brief write pause aligns the manifest's snapshot with the dump's, so a busy database still verifies."""
+    stop = threading.Event()
+    writing = threading.Event()
+
+    def keep_writing():
+        writer = connect(sandbox_cfg.admin_params(), production_db)
+        try:
+            with writer.cursor() as cur:
+                for number in range(100_000):  # bounded; stops when told
+                    if stop.is_set():
+                        return
+                    cur.execute("UPDATE appointments SET notes = %s WHERE id = %s", (f"edit {number}", number % 50 + 1))
+                    writing.set()
+        finally:
+            writer.close()
+
+    def insert_once():
+        late = connect(sandbox_cfg.admin_params(), production_db)
+        try:
+            with late.cursor() as cur:
+                cur.execute("INSERT INTO sg_audit (msg) VALUES ('during the pause')")
+        finally:
+            late.close()
+
+    # Issued while the pause holds (our snapshot taken, the dump's not yet): it must wait and stay out of the backup.
+    late_insert = threading.Thread(target=insert_once, daemon=True)
+    background = threading.Thread(target=keep_writing, daemon=True)
+    background.start()
+    assert writing.wait(timeout=60)
+    try:
+        taken = backup.take_backup(
+            deploy_params, deploy, server, production_db, str(tmp_path), label="busy", on_dump_start=lambda _process: late_insert.start()
+        )
+    finally:
+        stop.set()
+        background.join()
+        late_insert.join()
+    with admin.cursor() as cur:
+        cur.execute(f"SELECT COUNT(*) FROM `{production_db}`.sg_audit")
+        assert cur.fetchone()[0] == taken["manifest"]["tables"]["sg_audit"]["rows"] + 1
+    assert taken["manifest"]["consistency"]["writes_paused_ms"] > 0
+    assert backup.verify_backup(deploy_params, deploy, server, taken["manifest_file"])["verification"]["mismatches"] == []
+
+
+def test_password_never_on_argv_in_files_or_left_behind(production_db, deploy_params, deploy, server, tmp_path, monkeypatch):
     private_root = tmp_path / "private"
     private_root.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(private_root))  # where the option file's directory is made
@@ -213,7 +258,7 @@ def test_password_never_on_argv_in_files_or_left_behind(production, deploy_param
 
     backup_dir = str(tmp_path / "backups")
     with ArgvWatch(secret) as watch:
-        taken = backup.take_backup(deploy_params, deploy, server, production, backup_dir, label="argv", on_dump_start=inspect_dump)
+        taken = backup.take_backup(deploy_params, deploy, server, production_db, backup_dir, label="argv", on_dump_start=inspect_dump)
         backup.verify_backup(deploy_params, deploy, server, taken["manifest_file"])
     assert watch.sweeps > 0 and watch.hits == []
     assert seen["argv"][1].startswith(b"--defaults-file=") and not any(secret.encode() in arg for arg in seen["argv"])
@@ -222,19 +267,19 @@ def test_password_never_on_argv_in_files_or_left_behind(production, deploy_param
     assert _files_containing(backup_dir, secret.encode()) == []
 
 
-def test_password_with_special_characters_reaches_the_dump_tool(production, admin, sandbox_cfg, server, tmp_path):
+def test_password_with_special_characters_reaches_the_dump_tool(production_db, admin, sandbox_cfg, server, tmp_path):
     user = f"sg_bk_{uuid.uuid4().hex[:8]}"
     password = "p#ss \"w'rd\" \\ ;=x"
     with admin.cursor() as cur:
-        cur.execute(f"DROP PROCEDURE `{production}`.sg_note")  # another account's routine: this user could not read it
+        cur.execute(f"DROP PROCEDURE `{production_db}`.sg_note")  # another account's routine: this user could not read it
         for host in ("localhost", "127.0.0.1"):
             cur.execute(f"CREATE USER '{user}'@'{host}' IDENTIFIED BY %s", (password,))
-            cur.execute(f"GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES ON `{production}`.* TO '{user}'@'{host}'")
+            cur.execute(f"GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES ON `{production_db}`.* TO '{user}'@'{host}'")
     try:
         params = ConnectionParams(user=user, password=password, host="127.0.0.1", port=sandbox_cfg.port)
         conn = connect(params)
         try:
-            taken = backup.take_backup(params, conn, server, production, str(tmp_path), label="special")
+            taken = backup.take_backup(params, conn, server, production_db, str(tmp_path), label="special")
         finally:
             conn.close()
         assert taken["manifest"]["tables"]["customers"]["rows"] > 0
@@ -255,13 +300,13 @@ def _capture_option_file(seen):
     return hook
 
 
-def test_failing_dump_aborts_with_one_line_and_leaves_nothing(production, admin, deploy_params, deploy, server, tmp_path):
+def test_failing_dump_aborts_with_one_line_and_leaves_nothing(production_db, admin, deploy_params, deploy, server, tmp_path):
     with admin.cursor() as cur:  # a routine of another definer: the deploy account may not read its body
-        cur.execute(f"CREATE PROCEDURE `{production}`.admin_only() SELECT 1")
+        cur.execute(f"CREATE PROCEDURE `{production_db}`.admin_only() SELECT 1")
     backup_dir = str(tmp_path / "backups")
     seen = {}
     with pytest.raises(SchemagateError) as failure:
-        backup.take_backup(deploy_params, deploy, server, production, backup_dir, label="fails", on_dump_start=_capture_option_file(seen))
+        backup.take_backup(deploy_params, deploy, server, production_db, backup_dir, label="fails", on_dump_start=_capture_option_file(seen))
     message = _one_line(failure.value)
     assert "mariadb-dump failed (exit 2)" in message or "mysqldump failed" in message
     assert "admin_only" in message and "partial backup file was removed" in message
@@ -269,7 +314,7 @@ def test_failing_dump_aborts_with_one_line_and_leaves_nothing(production, admin,
     assert not os.path.exists(seen["option_file"]) and not os.path.exists(os.path.dirname(seen["option_file"]))
 
 
-def test_killed_dump_aborts_and_leaves_nothing(production, deploy_params, deploy, server, tmp_path):
+def test_killed_dump_aborts_and_leaves_nothing(production_db, deploy_params, deploy, server, tmp_path):
     seen = {}
 
     def kill(process):
@@ -278,12 +323,12 @@ def test_killed_dump_aborts_and_leaves_nothing(production, deploy_params, deploy
 
     backup_dir = str(tmp_path / "backups")
     with pytest.raises(SchemagateError) as failure:
-        backup.take_backup(deploy_params, deploy, server, production, backup_dir, label="killed", on_dump_start=kill)
+        backup.take_backup(deploy_params, deploy, server, production_db, backup_dir, label="killed", on_dump_start=kill)
     assert "was killed by SIGKILL" in _one_line(failure.value)
     assert os.listdir(backup_dir) == [] and not os.path.exists(seen["option_file"])
 
 
-def test_disk_full_while_writing_aborts_and_leaves_nothing(production, deploy_params, deploy, server, tmp_path, monkeypatch):
+def test_disk_full_while_writing_aborts_and_leaves_nothing(production_db, deploy_params, deploy, server, tmp_path, monkeypatch):
     def full(self, data):
         raise backup._WriteError(os.strerror(errno.ENOSPC))  # pylint: disable=protected-access
 
@@ -291,32 +336,32 @@ def test_disk_full_while_writing_aborts_and_leaves_nothing(production, deploy_pa
     seen = {}
     backup_dir = str(tmp_path / "backups")
     with pytest.raises(SchemagateError) as failure:
-        backup.take_backup(deploy_params, deploy, server, production, backup_dir, label="full", on_dump_start=_capture_option_file(seen))
+        backup.take_backup(deploy_params, deploy, server, production_db, backup_dir, label="full", on_dump_start=_capture_option_file(seen))
     message = _one_line(failure.value)
     assert "No space left on device" in message and "partial file was removed" in message
     assert os.listdir(backup_dir) == [] and not os.path.exists(seen["option_file"])
     assert seen["process"].poll() is not None  # the dump was stopped, not left writing into a pipe
 
 
-def test_unusable_backup_dir_refused_before_dumping(production, deploy_params, deploy, server, tmp_path):
+def test_unusable_backup_dir_refused_before_dumping(production_db, deploy_params, deploy, server, tmp_path):
     started = []
     blocker = tmp_path / "a_file"
     blocker.write_text("not a directory")
     with pytest.raises(SchemagateError) as failure:
-        backup.take_backup(deploy_params, deploy, server, production, str(blocker / "backups"), label="x", on_dump_start=started.append)
+        backup.take_backup(deploy_params, deploy, server, production_db, str(blocker / "backups"), label="x", on_dump_start=started.append)
     assert "Cannot create backup directory" in _one_line(failure.value)
     # /proc exists and is a directory, but nobody (not even root) can create files there.
     with pytest.raises(SchemagateError) as failure:
-        backup.take_backup(deploy_params, deploy, server, production, "/proc", label="x", min_free_ratio=0, on_dump_start=started.append)
+        backup.take_backup(deploy_params, deploy, server, production_db, "/proc", label="x", min_free_ratio=0, on_dump_start=started.append)
     assert "Backup directory /proc is not writable" in _one_line(failure.value)
     assert started == []
 
 
-def test_too_high_min_free_ratio_refused_before_anything_is_written(production, deploy_params, deploy, server, tmp_path):
+def test_too_high_min_free_ratio_refused_before_anything_is_written(production_db, deploy_params, deploy, server, tmp_path):
     started = []
     backup_dir = tmp_path / "backups"
     with pytest.raises(SchemagateError) as failure:
-        backup.take_backup(deploy_params, deploy, server, production, str(backup_dir), label="x", min_free_ratio=1e12, on_dump_start=started.append)
+        backup.take_backup(deploy_params, deploy, server, production_db, str(backup_dir), label="x", min_free_ratio=1e12, on_dump_start=started.append)
     message = _one_line(failure.value)
     assert "Not enough free space for the backup" in message and "lower min_free_ratio" in message
     assert started == [] and not backup_dir.exists()
@@ -326,8 +371,8 @@ def test_too_high_min_free_ratio_refused_before_anything_is_written(production, 
 # Verification catches a bad backup
 # --------------------------------------------------------------------------
 
-def test_corrupted_backup_fails_verification_on_sha256(production, deploy_params, deploy, server, admin, tmp_path):
-    taken = backup.take_backup(deploy_params, deploy, server, production, str(tmp_path), label="corrupt")
+def test_corrupted_backup_fails_verification_on_sha256(production_db, deploy_params, deploy, server, admin, tmp_path):
+    taken = backup.take_backup(deploy_params, deploy, server, production_db, str(tmp_path), label="corrupt")
     with open(taken["backup_file"], "r+b") as handle:
         handle.seek(os.path.getsize(taken["backup_file"]) // 2)
         byte = handle.read(1)
@@ -338,11 +383,11 @@ def test_corrupted_backup_fails_verification_on_sha256(production, deploy_params
     assert "sha256 mismatch" in _one_line(failure.value) and taken["backup_file"] in failure.value.message
     manifest = backup.load_manifest(taken["manifest_file"])
     assert manifest["verified"] is False and "sha256 mismatch" in manifest["verification"]["mismatches"][0]
-    assert _no_schema_like(admin, f"{production}\\_sg\\_%")  # refused before restoring anything
+    assert _no_schema_like(admin, f"{production_db}\\_sg\\_%")  # refused before restoring anything
 
 
-def test_manifest_that_does_not_match_the_data_fails_verification(production, deploy_params, deploy, server, admin, tmp_path):
-    taken = backup.take_backup(deploy_params, deploy, server, production, str(tmp_path), label="counts")
+def test_manifest_that_does_not_match_the_data_fails_verification(production_db, deploy_params, deploy, server, admin, tmp_path):
+    taken = backup.take_backup(deploy_params, deploy, server, production_db, str(tmp_path), label="counts")
     manifest = backup.load_manifest(taken["manifest_file"])
     real = manifest["tables"]["customers"]["rows"]
     manifest["tables"]["customers"]["rows"] = real + 1
@@ -357,7 +402,7 @@ def test_manifest_that_does_not_match_the_data_fails_verification(production, de
         f"the manifest says {manifest['tables']['sg_audit']['checksum']}",
     ]
     assert backup.load_manifest(taken["manifest_file"])["verified"] is False
-    assert _no_schema_like(admin, f"{production}\\_sg\\_%")
+    assert _no_schema_like(admin, f"{production_db}\\_sg\\_%")
 
 
 # --------------------------------------------------------------------------
@@ -397,16 +442,16 @@ def test_retention_keeps_the_newest_verified_and_never_deletes_unverified(tmp_pa
         backup.prune_backups(str(tmp_path), db, keep=0)
 
 
-def test_retention_with_real_backups(production, deploy_params, deploy, server, tmp_path):
+def test_retention_with_real_backups(production_db, deploy_params, deploy, server, tmp_path):
     manifests = []
     for label in ("r1", "r2", "r3"):
-        taken = backup.take_backup(deploy_params, deploy, server, production, str(tmp_path), label=label)
+        taken = backup.take_backup(deploy_params, deploy, server, production_db, str(tmp_path), label=label)
         backup.verify_backup(deploy_params, deploy, server, taken["manifest_file"])
         manifests.append(taken["manifest_file"])
-    result = backup.prune_backups(str(tmp_path), production, keep=2, protect=[manifests[-1]])
+    result = backup.prune_backups(str(tmp_path), production_db, keep=2, protect=[manifests[-1]])
     assert result["deleted"] == [manifests[0]] and result["kept"] == [manifests[2], manifests[1]]
     assert sorted(os.listdir(tmp_path)) == sorted(
-        f"{production}-{label}{suffix}" for label in ("r2", "r3") for suffix in (".sql.gz", ".manifest.json")
+        f"{production_db}-{label}{suffix}" for label in ("r2", "r3") for suffix in (".sql.gz", ".manifest.json")
     )
 
 
@@ -414,25 +459,29 @@ def test_retention_with_real_backups(production, deploy_params, deploy, server, 
 # Emergency restore
 # --------------------------------------------------------------------------
 
-def test_restore_refuses_unverified_or_foreign_backups(production, deploy_params, deploy, server, admin, tmp_path):
-    taken = backup.take_backup(deploy_params, deploy, server, production, str(tmp_path), label="unverified")
+def test_restore_refuses_unverified_or_foreign_backups(production_db, deploy_params, deploy, server, admin, tmp_path):
+    taken = backup.take_backup(deploy_params, deploy, server, production_db, str(tmp_path), label="unverified")
     with pytest.raises(SchemagateError) as failure:
-        backup.restore_backup(deploy_params, deploy, server, taken["manifest_file"], production, "r1")
+        backup.restore_backup(deploy_params, deploy, server, taken["manifest_file"], production_db, "r1")
     assert "is not verified" in _one_line(failure.value)
     backup.verify_backup(deploy_params, deploy, server, taken["manifest_file"])
-    other = f"{production}x"
+    other = f"{production_db}x"
     with pytest.raises(SchemagateError) as failure:
         backup.restore_backup(deploy_params, deploy, server, taken["manifest_file"], other, "r1")
-    assert f"is a backup of {production!r}, not of {other!r}" in _one_line(failure.value)
-    assert _no_schema_like(admin, f"{production}\\_sg\\_%")
+    assert f"is a backup of {production_db!r}, not of {other!r}" in _one_line(failure.value)
+    assert _no_schema_like(admin, f"{production_db}\\_sg\\_%")
 
 
-def test_restore_brings_back_the_backup_and_keeps_the_replaced_tables(production, deploy_params, deploy, server, admin, tmp_path):
-    taken = backup.take_backup(deploy_params, deploy, server, production, str(tmp_path), label="before")
+def test_restore_brings_back_the_backup_and_keeps_the_replaced_tables(production_db, deploy_params, deploy, server, admin, tmp_path):
+    deploy_lock.acquire(deploy, production_db, "deploy_a", "tests", ttl_seconds=600, wait_seconds=0)  # the deploy that backs up
+    taken = backup.take_backup(deploy_params, deploy, server, production_db, str(tmp_path), label="before")
     backup.verify_backup(deploy_params, deploy, server, taken["manifest_file"])
     manifest = backup.load_manifest(taken["manifest_file"])
+    assert manifest["tables"][deploy_lock.LOCK_TABLE]["rows"] == 1
+    deploy_lock.release(deploy, production_db, "deploy_a")
+    deploy_lock.acquire(deploy, production_db, "rollback_b", "tests", ttl_seconds=600, wait_seconds=0)  # the one that restores
     with admin.cursor() as cur:  # what a bad deploy might do
-        cur.execute(f"USE `{production}`")
+        cur.execute(f"USE `{production_db}`")
         cur.execute("DROP TABLE callback_escalations")
         cur.execute("DELETE FROM appointments WHERE id % 10 = 0")
         cur.execute("CREATE TABLE only_in_prod (id INT PRIMARY KEY) ENGINE=InnoDB")
@@ -441,17 +490,19 @@ def test_restore_brings_back_the_backup_and_keeps_the_replaced_tables(production
         cur.execute("CREATE VIEW deploy_view AS SELECT id FROM companies")
         cur.execute("SELECT COUNT(*) FROM appointments")
         damaged_appointments = cur.fetchone()[0]
-    assert schema_fingerprint(admin, production, server)["fingerprint"] != manifest["schema"]["fingerprint"]
+    assert schema_fingerprint(admin, production_db, server)["fingerprint"] != manifest["schema"]["fingerprint"]
 
     with ArgvWatch(deploy_params.password) as watch:
-        result = backup.restore_backup(deploy_params, deploy, server, taken["manifest_file"], production, "t1")
+        result = backup.restore_backup(deploy_params, deploy, server, taken["manifest_file"], production_db, "t1")
     assert watch.sweeps > 0 and watch.hits == []
 
-    old = f"{production}_sg_old_t1"
+    old = f"{production_db}_sg_old_t1"
     assert result["old_database"] == old and result["differences_after_restore"] == []
-    assert schema_fingerprint(admin, production, server)["fingerprint"] == manifest["schema"]["fingerprint"]
-    tables = backup.base_tables(admin, production)
-    assert backup.table_figures(admin, production, tables) == manifest["tables"]
+    assert schema_fingerprint(admin, production_db, server)["fingerprint"] == manifest["schema"]["fingerprint"]
+    tables = backup.base_tables(admin, production_db, exclude=(deploy_lock.LOCK_TABLE,))
+    assert backup.table_figures(admin, production_db, tables) == {name: manifest["tables"][name] for name in tables}
+    assert set(tables) == set(manifest["tables"]) - {deploy_lock.LOCK_TABLE}
+    assert deploy_lock.current_holder(admin, production_db)["run_id"] == "rollback_b"  # the lock was not swapped back
     assert "callback_escalations" in tables and "only_in_prod" not in tables
     assert result["only_in_production"] == ["only_in_prod"]
     for recreated in ("view active_customers", "view a_company_customer_counts", "trigger customers_audit", "routine sg_note"):
@@ -462,25 +513,25 @@ def test_restore_brings_back_the_backup_and_keeps_the_replaced_tables(production
         assert cur.fetchone()[0] == damaged_appointments
         cur.execute(f"SELECT id FROM `{old}`.only_in_prod ORDER BY id")
         assert cur.fetchall() == ((1,), (2,))
-        cur.execute("SELECT TRIGGER_SCHEMA, TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA IN (%s, %s) ORDER BY 1", (production, old))
-        assert cur.fetchall() == ((production, "customers_audit"), (old, "customers_audit"))
+        cur.execute("SELECT TRIGGER_SCHEMA, TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA IN (%s, %s) ORDER BY 1", (production_db, old))
+        assert cur.fetchall() == ((production_db, "customers_audit"), (old, "customers_audit"))
         cur.execute(
             "SELECT COUNT(*) FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA IN (%s, %s) "
-            "AND REFERENCED_TABLE_SCHEMA IS NOT NULL AND REFERENCED_TABLE_SCHEMA <> TABLE_SCHEMA", (production, old),
+            "AND REFERENCED_TABLE_SCHEMA IS NOT NULL AND REFERENCED_TABLE_SCHEMA <> TABLE_SCHEMA", (production_db, old),
         )
         assert cur.fetchone()[0] == 0  # every foreign key stays within its own database
-        cur.execute(f"CALL `{production}`.sg_note('after restore')")
+        cur.execute(f"CALL `{production_db}`.sg_note('after restore')")
         cur.fetchall()
         while cur.nextset():
             pass
-    assert _no_schema_like(admin, f"{production}\\_sg\\_restore\\_%")
+    assert _no_schema_like(admin, f"{production_db}\\_sg\\_restore\\_%")
 
 
 # --------------------------------------------------------------------------
 # Through Ansible
 # --------------------------------------------------------------------------
 
-def test_backup_role_through_ansible_never_prints_the_password(production, deploy_params, tmp_path):
+def test_backup_role_through_ansible_never_prints_the_password(production_db, deploy_params, tmp_path):
     playbook = tmp_path / "backup.yml"
     playbook.write_text(
         "- hosts: sandbox\n"
@@ -492,15 +543,22 @@ def test_backup_role_through_ansible_never_prints_the_password(production, deplo
     )
     extra = tmp_path / "vars.json"
     extra.write_text(json.dumps({
-        "schemagate_database": production, "backup_dir": str(tmp_path / "backups"), "backup_label": "ansible",
+        "schemagate_database": production_db, "backup_dir": str(tmp_path / "backups"), "backup_label": "ansible",
         "h": deploy_params.host, "p": deploy_params.port, "u": deploy_params.user, "pw": deploy_params.password,
     }))
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1", PATH=f"{BIN}:{os.environ['PATH']}")
-    done = subprocess.run(
-        [os.path.join(BIN, "ansible-playbook"), str(playbook), "-e", f"@{extra}", "-vvv"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False,
-    )
+
+    def play(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [os.path.join(BIN, "ansible-playbook"), str(playbook), "-e", f"@{extra}", *args],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False,
+        )
+
+    checked = play("--check")
+    assert checked.returncode == 0, checked.stdout[-3000:]
+    assert "would write" in checked.stdout and not (tmp_path / "backups").exists()
+    done = play("-vvv")
     assert done.returncode == 0, done.stdout[-3000:]
     assert "matched its manifest" in done.stdout
     assert deploy_params.password not in done.stdout + done.stderr
-    assert backup.load_manifest(str(tmp_path / "backups" / f"{production}-ansible.manifest.json"))["verified"] is True
+    assert backup.load_manifest(str(tmp_path / "backups" / f"{production_db}-ansible.manifest.json"))["verified"] is True

@@ -108,3 +108,30 @@ def test_a_second_deploy_waits_for_the_lock_then_fails_naming_the_holder(admin, 
     assert "Another deploy holds the deploy lock" in flat and "carol@release-box (run other-run" in flat
     assert {t: v for t, v in snapshot(admin, server, production)[1].items() if t in before[1]} == before[1]
     assert deploy_lock.current_holder(holder, production)["run_id"] == "other-run"  # not released by the loser
+
+
+def test_deploy_takes_a_verified_backup_and_rollback_can_restore_it(admin, server, production, tmp_path):
+    before = snapshot(admin, server, production)
+    fingerprint_before = app_fingerprint(admin, server, production)
+    backups = tmp_path / "backups"
+    result, flat = deploy(tmp_path, production, "deploy.yml", deploy_backup=True, backup_dir=str(backups))
+    assert result.returncode == 0, flat[-3000:]
+    manifests = list(backups.glob(f"{production}-*.manifest.json"))
+    assert len(manifests) == 1 and json.loads(manifests[0].read_text())["verified"] is True
+    for path in backups.iterdir():
+        assert oct(path.stat().st_mode & 0o777) == "0o600", path
+    restored, flat_restored = deploy(
+        tmp_path, production, "playbooks/rollback.yml", emergency_rollback_mode="backup", emergency_rollback_backup_dir=str(backups)
+    )
+    assert restored.returncode == 0, flat_restored[-3000:]
+    assert "EMERGENCY ROLLBACK (backup) on " + production + ": verified" in flat_restored
+    assert app_fingerprint(admin, server, production) == fingerprint_before
+    after = snapshot(admin, server, production)[1]
+    assert {table: after[table] for table in before[1]} == before[1]
+    with admin.cursor() as cur:  # what the restore replaced is kept, never dropped
+        cur.execute("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE %s", (production.replace("_", "\\_") + "\\_sg\\_old\\_%",))
+        kept = cur.fetchone()[0]
+        cur.execute("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE %s", (production.replace("_", "\\_") + "\\_sg\\_old\\_%",))
+        for (name,) in cur.fetchall():
+            cur.execute(f"DROP DATABASE `{name}`")
+    assert kept == 1

@@ -20,6 +20,8 @@ description:
   - Then one atomic C(RENAME TABLE) moves every production table to C(<database>_sg_old_<run_id>) and every
     restored table into O(database). Tables that only production has move to the old database too, so the data no
     backup holds stays available there. The old database is never dropped by schemagate.
+  - The deploy lock table (C(schemagate_deploy_lock)) is not swapped. It holds the running deploy's lock, not
+    data of the backup.
   - Triggers cannot move between databases with their tables. So before the swap the triggers of production
     and of the restored tables are dropped (production's definitions are kept). After the swap, the dump's
     triggers, views, stored routines and events are recreated in production from the dump. This runs with the
