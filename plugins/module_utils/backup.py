@@ -852,7 +852,8 @@ def _run_dump(  # pylint: disable=too-many-positional-arguments
 def _stream(process: "subprocess.Popen[bytes]", compressed: _ParallelGzip, snapshot: _Snapshot, tables: Sequence[str]) -> bytes:
     """Copy the dump's output through gzip into the file; resume writes once the dump has its snapshot."""
     stdout = process.stdout
-    assert stdout is not None
+    if stdout is None:  # Popen was not given stdout=PIPE: a programming error, not a user one
+        raise RuntimeError("the dump process has no stdout pipe")
     waiting_for_snapshot = True
     tail = b""
     try:
