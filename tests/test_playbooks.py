@@ -57,7 +57,7 @@ def test_deploy_applies_pending_migrations_then_is_idempotent(database, target_v
     second = playbook("deploy.yml", extra_vars_file=target_vars)
     assert second.returncode == 0, second.stdout[-3000:]
     assert recap(second.stdout)["changed"] == 0
-    assert "nothing to do" in second.stdout
+    assert "nothing pending; no backup taken, nothing changed" in second.stdout
 
 
 def test_check_mode_lists_pending_sql_and_changes_nothing(database, target_vars, tables_of):

@@ -13,6 +13,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -158,8 +159,9 @@ def start(cfg: SandboxConfig, timeout: float = 60.0) -> Dict[str, Any]:
     fresh = not os.path.isdir(os.path.join(cfg.datadir, "mysql"))
     if fresh:
         _initialize(cfg, binary)
-    if os.path.exists(cfg.pid_file):
-        os.unlink(cfg.pid_file)  # stale: the process is gone
+    for stale in (cfg.pid_file, cfg.socket):  # left by a server that died: it is gone
+        if os.path.exists(stale):
+            os.unlink(stale)
     args = [
         binary,
         "--no-defaults",
@@ -219,13 +221,26 @@ def _wait_until_accepting(cfg: SandboxConfig, server: "subprocess.Popen[bytes]",
     while time.monotonic() < deadline:
         if server.poll() is not None:
             raise SchemagateError(f"The sandbox server exited at start-up: {_last_error(cfg)} (full log: {cfg.error_log}).")
-        if os.path.exists(cfg.socket) and _alive(_read_pid(cfg)):
+        if _accepting(cfg.socket):
             return
         time.sleep(0.1)  # polling a starting server; there is no event to wait on
     raise SchemagateError(
         f"The sandbox server did not start within {timeout:.0f} s: see {cfg.error_log} "
         f"(is port {cfg.port} free? set SCHEMAGATE_SANDBOX_PORT)."
     )
+
+
+def _accepting(path: str) -> bool:
+    """Whether a server listens on the Unix socket (after crash recovery, not merely started)."""
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.settimeout(1)
+        probe.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.close()
 
 
 def _last_error(cfg: SandboxConfig) -> str:
