@@ -248,7 +248,9 @@ def test_password_never_on_argv_in_files_or_left_behind(production_db, deploy_pa
     seen = {}
 
     def inspect_dump(process):
-        argv = open(f"/proc/{process.pid}/cmdline", "rb").read().split(b"\0")
+        # What Popen exec'd is what the process table shows (a small dump may already have exited here,
+        # leaving an empty /proc/<pid>/cmdline); ArgvWatch samples the live table meanwhile.
+        argv = [os.fsencode(arg) for arg in process.args]
         seen["argv"] = argv
         option_file = argv[1].decode().split("=", 1)[1]
         seen["option_file"] = option_file

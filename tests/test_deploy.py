@@ -4,9 +4,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 
 from conftest import MIGRATIONS_DIR
 from test_gate import FAST_GATE, edit, snapshot
+from test_locking import wait_for
 from test_playbooks import playbook, recap
 
 from plugins.module_utils.catalog import BOOKKEEPING_TABLES, schema_fingerprint
@@ -135,3 +137,76 @@ def test_deploy_takes_a_verified_backup_and_rollback_can_restore_it(admin, serve
         for (name,) in cur.fetchall():
             cur.execute(f"DROP DATABASE `{name}`")
     assert kept == 1
+
+
+# --------------------------------------------------------------------------
+# The backup fails mid-dump: the deploy must stop before any migration
+# --------------------------------------------------------------------------
+
+def hold_first_table(conn, database):
+    """LOCK TABLES ... WRITE on one table: the backup's dump then waits on it, in flight, until released."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT MIN(TABLE_NAME) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_TYPE = 'BASE TABLE'", (database,))
+        table = cur.fetchone()[0]
+        cur.execute(f"LOCK TABLES `{database}`.`{table}` WRITE")
+
+
+def dump_connection(watcher, database):
+    """The id of the dump's connection once it is reading table rows, else None."""
+    with watcher.cursor() as cur:
+        cur.execute(
+            "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = %s AND INFO LIKE 'SELECT /*!40001 SQL_NO_CACHE */%%'",
+            (database,),
+        )
+        row = cur.fetchone()
+    return row[0] if row else None
+
+
+def deploy_in_background(tmp_path, database, **extra):
+    outcome = {}
+
+    def run():
+        outcome["result"], outcome["flat"] = deploy(tmp_path, database, "deploy.yml", **extra)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
+
+
+BACKUP_FAULT_VARS = {
+    "schemagate_skip_gate": True,  # the gate is not what is under test; production's backup is
+    "deploy_backup": True,
+    # The dump is held on a table lock the test takes; the write pause that aligns the manifest's snapshot
+    # would wait on the same lock, so it is off here (tests/test_backup.py covers it).
+    "backup_snapshot_lock_timeout": 0,
+}
+
+
+def test_connection_dropped_during_the_backup_aborts_the_deploy_before_any_migration(admin, server, production, tmp_path, connection_to):
+    before = snapshot(admin, server, production)
+    fingerprint_before = app_fingerprint(admin, server, production)
+    backups = tmp_path / "backups"
+    blocker, watcher = connection_to(production), connection_to(production)
+    hold_first_table(blocker, production)
+    thread, outcome = deploy_in_background(tmp_path, production, backup_dir=str(backups), **BACKUP_FAULT_VARS)
+    try:
+        assert wait_for(lambda: dump_connection(watcher, production) is not None, attempts=3000), "the backup's dump never started"
+        with admin.cursor() as cur:
+            cur.execute(f"KILL CONNECTION {int(dump_connection(watcher, production))}")  # the dump's connection drops
+    finally:
+        with blocker.cursor() as cur:
+            cur.execute("UNLOCK TABLES")
+        thread.join(timeout=300)
+    result, flat = outcome["result"], outcome["flat"]
+    assert result.returncode != 0
+    assert f"DEPLOY FAILED on {production}: Back up, verify and apply retention" in flat, flat[-3000:]
+    assert "nothing was kept (the partial backup file was removed)" in flat
+    assert f"Deploy of {production} aborted before any migration was applied; production is unchanged" in flat
+    assert "Apply the pending migrations" not in flat and "EMERGENCY ROLLBACK" not in flat
+    after = snapshot(admin, server, production)
+    assert {table: after[1][table] for table in before[1]} == before[1]  # base rows untouched
+    assert app_fingerprint(admin, server, production) == fingerprint_before
+    assert not backups.exists() or list(backups.iterdir()) == []
+    with admin.cursor() as cur:
+        cur.execute(f"SELECT COUNT(*) FROM `{production}`.schemagate_deploy_lock")
+        assert cur.fetchone()[0] == 0  # the lock was released on the way out

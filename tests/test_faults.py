@@ -11,6 +11,7 @@ import threading
 import pytest
 
 from conftest import BASE_SCHEMA_SQL, MIGRATIONS_DIR
+from test_deploy import BACKUP_FAULT_VARS, deploy_in_background, dump_connection, hold_first_table
 from test_locking import wait_for
 
 from plugins.module_utils import sandbox
@@ -110,6 +111,40 @@ def test_server_killed_mid_migration_leaves_a_truthful_status_and_rollback_clean
     assert runner(cfg, str(migrations)).migrate().names == [SLOW]  # rerunning completes
     assert {"audit_a", "audit_b"} <= tables(cfg)
 
+
+
+def test_server_killed_during_the_backup_aborts_the_deploy_before_any_migration(private_server, tmp_path):
+    cfg = private_server
+    create_production(cfg)
+    before = tables(cfg)
+    backups = tmp_path / "backups"
+    blocker, watcher = connect(cfg.admin_params(), "prod"), connect(cfg.admin_params(), "prod")
+    hold_first_table(blocker, "prod")
+    thread, outcome = deploy_in_background(
+        tmp_path, "prod", backup_dir=str(backups), schemagate_config_file=cfg.admin_cnf, schemagate_login_unix_socket=cfg.socket,
+        schemagate_error_log=cfg.error_log, **BACKUP_FAULT_VARS,
+    )
+    try:
+        assert wait_for(lambda: dump_connection(watcher, "prod") is not None, attempts=3000), "the backup's dump never started"
+        os.kill(sandbox.status(cfg)["pid"], signal.SIGKILL)  # the server dies while the dump reads
+    finally:
+        thread.join(timeout=300)
+    result, flat = outcome["result"], outcome["flat"]
+    assert result.returncode != 0
+    assert "DEPLOY FAILED on prod: Back up, verify and apply retention" in flat, flat[-3000:]
+    assert "nothing was kept (the partial backup file was removed)" in flat
+    assert "Apply the pending migrations" not in flat
+
+    sandbox.start(cfg)  # InnoDB crash recovery
+    after = runner(cfg, MIGRATIONS_DIR)
+    assert {s.state for s in after.status()} == {PENDING}  # nothing was migrated
+    assert tables(cfg) - before <= {"schemagate_deploy_lock", "migrations"}
+    assert not backups.exists() or list(backups.iterdir()) == []
+    from plugins.module_utils import deploy_lock  # the dead deploy's lock names it and expires (TTL)
+
+    holder = deploy_lock.current_holder(connect(cfg.admin_params(), "prod"), "prod")
+    assert holder is not None and holder["expires_at"] not in (None, "None"), holder
+    assert "Cannot reach the MySQL server" in flat  # the rescue says why it could not check production
 
 def make_certificates(directory):
     """A private CA and a server certificate for 127.0.0.1/localhost, made in Python (no openssl CLI)."""
