@@ -3,15 +3,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import threading
 
-from conftest import MIGRATIONS_DIR
+from conftest import MIGRATIONS_DIR, load_yaml
 from test_gate import FAST_GATE, edit, snapshot
 from test_locking import wait_for
 from test_playbooks import playbook, recap
 
-from plugins.module_utils.catalog import BOOKKEEPING_TABLES, schema_fingerprint
+from plugins.module_utils.catalog import BOOKKEEPING_TABLES, diff_tables, schema_fingerprint
 
 DEPLOY_VARS = {**FAST_GATE, "deploy_backup": False}
 
@@ -34,10 +35,32 @@ def app_fingerprint(admin, server, database):
     return schema_fingerprint(admin, database, server, BOOKKEEPING_TABLES)["fingerprint"]
 
 
-def test_deploy_gates_migrates_smoke_tests_then_has_nothing_to_do(admin, server, production, tmp_path):
+def expected_migrations():
+    return [name[: -len(".up.sql")] for name in os.listdir(MIGRATIONS_DIR) if name.endswith(".up.sql")]
+
+
+def deploy_report(tmp_path, database):
+    """The one deploy report a test's deploy wrote (0600), as JSON."""
+    [path] = (tmp_path / "state").glob(f"{database}-*.json")
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    return json.loads(path.read_text())
+
+
+# Tests about what happens on production skip the gate (tests/test_gate.py covers it) to keep the suite fast.
+NO_GATE = {"schemagate_skip_gate": True}
+
+
+def test_deploy_gates_migrates_smoke_tests_then_has_nothing_to_do(admin, server, production, tmp_path, tables_of):
     result, flat = deploy(tmp_path, production, "deploy.yml")
     assert result.returncode == 0, flat[-3000:]
     assert "GATE PASSED" in flat and "SMOKE TEST PASSED" in flat
+    assert re.search(r"TASK \[migrate : Run migrate\] \*+\nchanged: \[sandbox\]", result.stdout)
+    expected = load_yaml("phase_b_schema.yaml")
+    assert diff_tables(expected, tables_of(production, only=expected)) == []
+    report = deploy_report(tmp_path, production)
+    assert report["outcome"] == "deployed" and report["gate"]["passed"] is True and report["smoke_test"]["passed"] is True
+    assert [step["migration"] for step in report["migrations"]] == sorted(expected_migrations())
+    assert f"DEPLOY {production}: deployed in" in flat
     predeploy = json.loads((tmp_path / "state" / f"{production}.predeploy.json").read_text())
     assert oct(os.stat(tmp_path / "state" / f"{production}.predeploy.json").st_mode & 0o777) == "0o600"
     assert len(predeploy["pending"]) == 6
@@ -45,6 +68,7 @@ def test_deploy_gates_migrates_smoke_tests_then_has_nothing_to_do(admin, server,
     assert again.returncode == 0, flat_again[-3000:]
     assert recap(again.stdout)["changed"] == 0
     assert "nothing pending; no backup taken, nothing changed" in flat_again
+    deploy_report(tmp_path, production)  # still the one report: a deploy with nothing to do writes none
 
 
 def test_a_migration_failing_on_production_is_rolled_back_and_the_play_fails(admin, server, production, tmp_path):
@@ -61,6 +85,9 @@ def test_a_migration_failing_on_production_is_rolled_back_and_the_play_fails(adm
     assert "EMERGENCY ROLLBACK (migrations) on " + production + ": verified" in flat
     assert "failed and was rolled back (3 migration(s) undone" in flat
     assert "failed at statement 2 of 2" in flat
+    report = deploy_report(tmp_path, production)
+    assert report["outcome"] == "rolled back; production verified against its pre-deploy schema"
+    assert "failed at statement 2 of 2" in report["failure"] and len(report["emergency_rollback"]["undone"]) == 3
     after = snapshot(admin, server, production)
     assert {table: after[1][table] for table in before[1]} == before[1]  # base rows untouched
     assert app_fingerprint(admin, server, production) == json.loads(
@@ -69,7 +96,7 @@ def test_a_migration_failing_on_production_is_rolled_back_and_the_play_fails(adm
 
 def test_schema_drift_after_migrating_fails_the_smoke_test_and_rolls_back(admin, server, production, tmp_path):
     before = app_fingerprint(admin, server, production)
-    result, flat = deploy(tmp_path, production, "deploy.yml", smoke_test_expected_fingerprint="0" * 64)
+    result, flat = deploy(tmp_path, production, "deploy.yml", smoke_test_expected_fingerprint="0" * 64, **NO_GATE)
     assert result.returncode != 0
     assert "SMOKE TEST FAILED" in flat and "schema drifted" in flat
     assert "failed and was rolled back (6 migration(s) undone" in flat
@@ -79,7 +106,7 @@ def test_schema_drift_after_migrating_fails_the_smoke_test_and_rolls_back(admin,
 def test_rollback_playbook_restores_the_pre_deploy_schema_with_base_data_intact(admin, server, production, tmp_path):
     base_before = snapshot(admin, server, production)[1]
     fingerprint_before = app_fingerprint(admin, server, production)
-    result, flat = deploy(tmp_path, production, "deploy.yml")
+    result, flat = deploy(tmp_path, production, "deploy.yml", **NO_GATE)
     assert result.returncode == 0, flat[-3000:]
     assert app_fingerprint(admin, server, production) != fingerprint_before
     rolled, flat_rolled = deploy(tmp_path, production, "playbooks/rollback.yml")
@@ -95,6 +122,7 @@ def test_check_mode_runs_the_gate_and_changes_nothing_on_production(admin, serve
     result, flat = deploy(tmp_path, production, "deploy.yml", "--check")
     assert result.returncode == 0, flat[-3000:]
     assert "GATE PASSED" in flat and "would run (migrate)" in flat
+    assert "2025_10_01_060100_create_notification_configurations_table" in flat
     assert snapshot(admin, server, production) == before
     assert not (tmp_path / "state").exists()
 
@@ -116,8 +144,11 @@ def test_deploy_takes_a_verified_backup_and_rollback_can_restore_it(admin, serve
     before = snapshot(admin, server, production)
     fingerprint_before = app_fingerprint(admin, server, production)
     backups = tmp_path / "backups"
-    result, flat = deploy(tmp_path, production, "deploy.yml", deploy_backup=True, backup_dir=str(backups))
+    result, flat = deploy(tmp_path, production, "deploy.yml", deploy_backup=True, backup_dir=str(backups), **NO_GATE)
     assert result.returncode == 0, flat[-3000:]
+    report = deploy_report(tmp_path, production)
+    assert report["gate"]["skipped"] is True and report["backup"]["verified"] is True
+    assert report["backup"]["file"].startswith(str(backups)) and report["backup"]["restore_seconds"] is not None
     manifests = list(backups.glob(f"{production}-*.manifest.json"))
     assert len(manifests) == 1 and json.loads(manifests[0].read_text())["verified"] is True
     for path in backups.iterdir():
@@ -203,6 +234,9 @@ def test_connection_dropped_during_the_backup_aborts_the_deploy_before_any_migra
     assert "nothing was kept (the partial backup file was removed)" in flat
     assert f"Deploy of {production} aborted before any migration was applied; production is unchanged" in flat
     assert "Apply the pending migrations" not in flat and "EMERGENCY ROLLBACK" not in flat
+    report = deploy_report(tmp_path, production)
+    assert report["outcome"] == "aborted before any migration; production verified unchanged"
+    assert report["migrations"] == [] and report["backup"] is not None and report["backup"]["verified"] is False
     after = snapshot(admin, server, production)
     assert {table: after[1][table] for table in before[1]} == before[1]  # base rows untouched
     assert app_fingerprint(admin, server, production) == fingerprint_before

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from conftest import MIGRATIONS_DIR, drop_database
+from conftest import MIGRATIONS_DIR, REPO, create_database, drop_database
 from test_playbooks import playbook
 
 from plugins.module_utils.catalog import fingerprint, read_tables
@@ -128,22 +128,71 @@ BROKEN = {
 }
 
 
+def seeded_production(admin) -> str:
+    """A production-like database as the ``production`` fixture makes it (for module-scoped fixtures)."""
+    from plugins.module_utils.sample_data import SampleScale, seed_base_data
+
+    name = create_database(admin)
+    with admin.cursor() as cur:
+        cur.execute(f"USE `{name}`")
+    seed_base_data(admin, SampleScale.scaled(0.01))
+    return name
+
+
+@pytest.fixture(scope="module")
+def broken_sets_gated(admin, server, sandbox_cfg, tmp_path_factory):
+    """Every broken set through ONE gate run: one inventory host per set, one production database each.
+
+    This is also how users gate many databases: Ansible runs the hosts side by side.
+    """
+    work = tmp_path_factory.mktemp("broken-sets")
+    cases, hosts = {}, {}
+    for index, case in enumerate(sorted(BROKEN)):
+        (name, direction, old, new), _failures, _text = BROKEN[case]
+        database = seeded_production(admin)
+        migrations = str(work / f"migrations-{index}")
+        shutil.copytree(MIGRATIONS_DIR, migrations)
+        edit(migrations, name, direction, old, new)
+        host = f"broken{index}"
+        hosts[host] = {
+            "ansible_connection": "local",
+            "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+            "schemagate_database": database,
+            "schemagate_migrations_dir": migrations,
+            "gate_report_root": str(work / host),
+        }
+        cases[case] = {"host": host, "database": database, "before": snapshot(admin, server, database), "reports": work / host}
+    inventory = work / "inventory.yml"
+    inventory.write_text(json.dumps({"all": {
+        "vars": {"schemagate_project_dir": REPO, "schemagate_config_file": sandbox_cfg.deploy_cnf},
+        "children": {"databases": {"hosts": hosts}},
+    }}))
+    vars_file = work / "fast.json"
+    vars_file.write_text(json.dumps(FAST_GATE))
+    result = playbook("playbooks/gate.yml", "-i", str(inventory), "--forks", str(len(hosts)), extra_vars_file=str(vars_file))
+    yield result, " ".join(result.stdout.split()), cases
+    for mine in cases.values():
+        drop_database(admin, mine["database"])
+
+
 @pytest.mark.parametrize("case", sorted(BROKEN))
-def test_a_broken_migration_set_is_blocked_before_production_is_touched(admin, server, production, tmp_path, case):
-    (name, direction, old, new), expected_failures, expected_text = BROKEN[case]
-    broken = str(tmp_path / "migrations")
-    shutil.copytree(MIGRATIONS_DIR, broken)
-    edit(broken, name, direction, old, new)
-    before = snapshot(admin, server, production)
-    result, flat, report = run_gate(tmp_path, production, broken)
+def test_a_broken_migration_set_is_blocked_before_production_is_touched(admin, server, broken_sets_gated, case):
+    result, flat, cases = broken_sets_gated
+    mine = cases[case]
+    _change, expected_failures, expected_text = BROKEN[case]
     assert result.returncode != 0, flat[-2000:]
-    assert "GATE FAILED" in flat and "Gate failed for" in flat
+    recap = re.search(rf"{mine['host']}\s+: ok=\d+\s+changed=\d+\s+unreachable=0\s+failed=(\d+)", result.stdout)
+    assert recap and int(recap.group(1)) == 1, flat[-2000:]
+    assert f"Gate failed for {mine['database']}:" in flat
+    [report_file] = mine["reports"].glob("*/gate.json")
+    report = json.loads(report_file.read_text())
+    assert report["run"]["database"] == mine["database"] and not report["passed"]
     failed = failed_checks(report)
     for check in expected_failures:
         assert check in failed, f"{check} not among {sorted(failed)}"
     assert expected_text in json.dumps(report), expected_text
-    assert snapshot(admin, server, production) == before
-    assert leftover_scratch(admin, production) == []
+    assert snapshot(admin, server, mine["database"]) == mine["before"]
+    assert leftover_scratch(admin, mine["database"]) == []
 
 
 def test_keep_scratch_leaves_the_clones_for_debugging_and_only_ours_are_dropped(admin, server, production, tmp_path):
