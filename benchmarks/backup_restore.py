@@ -23,41 +23,25 @@ import sys
 import tempfile
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from plugins.module_utils import backup, sandbox  # noqa: E402
-from plugins.module_utils.connection import ConnectionParams, connect  # noqa: E402
+from benchmarks.common import REPO, build_production, deploy_params, size_mb, start_sandbox  # noqa: E402
+
+from plugins.module_utils import backup  # noqa: E402
+from plugins.module_utils.connection import connect  # noqa: E402
 from plugins.module_utils.dialect import detect_server  # noqa: E402
 from plugins.module_utils.migration_files import load_migrations  # noqa: E402
 from plugins.module_utils.runner import MigrationRunner, RunnerSettings  # noqa: E402
-from plugins.module_utils.sample_data import SampleScale, seed_base_data  # noqa: E402
-from plugins.module_utils.sql_script import split_statements  # noqa: E402
 
 DATABASE = "askproai_db_sg_bench_backup"
 PIPE_TARGET = f"{DATABASE}_sg_pipe"
 
 
-def build(admin, scale: float) -> None:
-    with open(os.path.join(REPO, "sql", "base_schema.sql"), encoding="utf-8") as handle:
-        ddl = split_statements(handle.read())
-    with admin.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS `{DATABASE}`")
-        cur.execute(f"CREATE DATABASE `{DATABASE}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-        cur.execute(f"USE `{DATABASE}`")
-        for statement in ddl:
-            cur.execute(statement.sql)
-    report = seed_base_data(admin, SampleScale.scaled(scale))
-    print(f"seeded {report.total_rows:,} rows in {report.seconds:.1f} s")
-    MigrationRunner(admin, RunnerSettings(database=DATABASE), load_migrations(os.path.join(REPO, "migrations"))).migrate()
-
-
-def size_mb(admin) -> float:
-    with admin.cursor() as cur:
-        cur.execute(
-            "SELECT SUM(DATA_LENGTH + INDEX_LENGTH) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s", (DATABASE,)
-        )
-        return float(cur.fetchone()[0]) / 2**20
+def build(cfg, scale: float) -> None:
+    rows = build_production(cfg, DATABASE, scale)
+    print(f"seeded {rows:,} rows")
+    MigrationRunner(connect(cfg.admin_params(), DATABASE), RunnerSettings(database=DATABASE),
+                    load_migrations(os.path.join(REPO, "migrations"))).migrate()
 
 
 def server_cpu(cfg) -> float:
@@ -90,24 +74,15 @@ def main() -> int:
     parser.add_argument("--keep-database", action="store_true", help="keep the benchmark database (for reruns with --reuse)")
     parser.add_argument("--reuse", action="store_true", help="reuse the database of an earlier --keep-database run")
     args = parser.parse_args()
-    cfg = sandbox.SandboxConfig(
-        root=os.environ.get("SCHEMAGATE_SANDBOX_DIR", os.path.join(REPO, ".sandbox")),
-        port=int(os.environ.get("SCHEMAGATE_SANDBOX_PORT", "3417")),
-    )
-    sandbox.start(cfg)
-    admin = connect(cfg.admin_params())
-
-    def option(key: str) -> str:
-        return sandbox.read_option(cfg.deploy_cnf, key)
-
-    params = ConnectionParams(user=option("user"), password=option("password"), host=option("host"), port=int(option("port")))
+    cfg, admin = start_sandbox()
+    params = deploy_params(cfg)
     conn = connect(params)
     server = detect_server(conn)
     work = tempfile.mkdtemp(prefix="schemagate-bench-")
     try:
         if not args.reuse:
-            build(admin, args.scale)
-        megabytes = size_mb(admin)
+            build(cfg, args.scale)
+        megabytes = size_mb(admin, DATABASE)
         print(f"{DATABASE}: {megabytes:,.0f} MB of data and indexes; {server.label}; {os.cpu_count()} CPUs")
         if megabytes < 500:
             print("warning: below 500 MB; raise --scale")

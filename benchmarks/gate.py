@@ -17,8 +17,9 @@ import sys
 import tempfile
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from benchmarks.common import ANSIBLE_PLAYBOOK, BASE_SCHEMA_SQL, REPO, ansible_environment, sandbox_config  # noqa: E402
 
 from plugins.module_utils import sandbox  # noqa: E402
 from plugins.module_utils.connection import connect  # noqa: E402
@@ -32,11 +33,11 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--scale", type=float, default=1.0)
     args = parser.parse_args()
-    cfg = sandbox.SandboxConfig(root=os.path.join(REPO, ".sandbox"), port=int(os.environ.get("SCHEMAGATE_SANDBOX_PORT", "3417")))
+    cfg = sandbox_config()
     sandbox.start(cfg)
-    made = sandbox.ensure_production(cfg, DATABASE, os.path.join(REPO, "sql", "base_schema.sql"), SampleScale.scaled(args.scale), reset=True)
+    made = sandbox.ensure_production(cfg, DATABASE, BASE_SCHEMA_SQL, SampleScale.scaled(args.scale), reset=True)
     print(f"production-like database {DATABASE}: {made['seeded']['total_rows']:,} base rows")
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), PATH=f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}")
+    env = ansible_environment()
     try:
         for run in range(1, args.repeat + 1):
             with tempfile.TemporaryDirectory() as reports:
@@ -45,7 +46,7 @@ def main() -> int:
                     json.dump({"schemagate_database": DATABASE, "gate_report_root": reports}, handle)
                 started = time.monotonic()
                 done = subprocess.run(
-                    [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "playbooks/gate.yml", "-e", f"@{extra}"],
+                    [ANSIBLE_PLAYBOOK, "playbooks/gate.yml", "-e", f"@{extra}"],
                     cwd=REPO, env=env, capture_output=True, text=True, check=False,
                 )
                 wall = time.monotonic() - started

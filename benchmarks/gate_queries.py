@@ -18,8 +18,9 @@ import time
 import uuid
 from typing import Any, Dict, List, Sequence, Tuple
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from benchmarks.common import BASE_SCHEMA_SQL, REPO, sandbox_config  # noqa: E402
 
 from plugins.module_utils import sandbox  # noqa: E402
 from plugins.module_utils.benchmark import run_benchmarks  # noqa: E402
@@ -330,12 +331,9 @@ def main() -> int:
     parser.add_argument("--benchmark-file", default=BENCHMARK_FILE)
     parser.add_argument("--keep", action="store_true", help="keep the scratch database for inspection (drop it yourself)")
     args = parser.parse_args()
-    cfg = sandbox.SandboxConfig(
-        root=os.environ.get("SCHEMAGATE_SANDBOX_DIR", os.path.join(REPO, ".sandbox")),
-        port=int(os.environ.get("SCHEMAGATE_SANDBOX_PORT", "3417")),
-    )
+    cfg = sandbox_config()
     sandbox.start(cfg)
-    with open(os.path.join(REPO, "sql", "base_schema.sql"), encoding="utf-8") as handle:
+    with open(BASE_SCHEMA_SQL, encoding="utf-8") as handle:
         base_ddl = split_statements(handle.read())
     name = SCRATCH_PREFIX + uuid.uuid4().hex[:8]
     conn = connect(cfg.admin_params())

@@ -14,8 +14,9 @@ import sys
 import time
 import uuid
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from benchmarks.common import BASE_SCHEMA_SQL, REPO, sandbox_config  # noqa: E402
 
 from plugins.module_utils import sandbox  # noqa: E402
 from plugins.module_utils.connection import connect  # noqa: E402
@@ -30,9 +31,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    cfg = sandbox.SandboxConfig(root=os.path.join(REPO, ".sandbox"), port=int(os.environ.get("SCHEMAGATE_SANDBOX_PORT", "3417")))
+    cfg = sandbox_config()
     sandbox.start(cfg)
-    with open(os.path.join(REPO, "sql", "base_schema.sql"), encoding="utf-8") as handle:
+    with open(BASE_SCHEMA_SQL, encoding="utf-8") as handle:
         ddl = split_statements(handle.read())
     migrations = load_migrations(os.path.join(REPO, "migrations"))
     admin = connect(cfg.admin_params())

@@ -12,8 +12,9 @@ import statistics
 import sys
 import uuid
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from benchmarks.common import BASE_SCHEMA_SQL, REPO, sandbox_config  # noqa: E402
 
 from plugins.module_utils import sandbox  # noqa: E402
 from plugins.module_utils.connection import connect  # noqa: E402
@@ -27,12 +28,9 @@ def main() -> int:
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    cfg = sandbox.SandboxConfig(
-        root=os.environ.get("SCHEMAGATE_SANDBOX_DIR", os.path.join(REPO, ".sandbox")),
-        port=int(os.environ.get("SCHEMAGATE_SANDBOX_PORT", "3417")),
-    )
+    cfg = sandbox_config()
     sandbox.start(cfg)
-    with open(os.path.join(REPO, "sql", "base_schema.sql"), encoding="utf-8") as handle:
+    with open(BASE_SCHEMA_SQL, encoding="utf-8") as handle:
         ddl = split_statements(handle.read())
     conn = connect(cfg.admin_params())
     print(f"server: {detect_server(conn).label}; scale {args.scale}; {os.cpu_count()} CPUs")

@@ -205,14 +205,14 @@ class _InsertBuilder:
         if partition:
             tenant = quote_identifier(self.tenant_column)
             self.cur.execute(
-                f"CREATE TEMPORARY TABLE {pick} (PRIMARY KEY (tenant, rn)) AS SELECT {tenant} AS tenant, "
+                f"CREATE TEMPORARY TABLE {pick} (PRIMARY KEY (tenant, rn)) ENGINE=MEMORY AS SELECT {tenant} AS tenant, "
                 f"ROW_NUMBER() OVER (PARTITION BY {tenant} ORDER BY {ref_cols}) AS rn, {ref_cols} "
                 f"FROM {quote_identifier(parent)}"
             )
             counts = f"sg_count_{index}"
             self.temporary.append(counts)
             self.cur.execute(
-                f"CREATE TEMPORARY TABLE {counts} (PRIMARY KEY (tenant)) AS SELECT tenant, COUNT(*) AS cnt FROM {pick} GROUP BY tenant"
+                f"CREATE TEMPORARY TABLE {counts} (PRIMARY KEY (tenant)) ENGINE=MEMORY AS SELECT tenant, COUNT(*) AS cnt FROM {pick} GROUP BY tenant"
             )
             self.joins.append(f"JOIN {counts} ON {counts}.tenant = {tenant_expr}")
             self.joins.append(
@@ -220,7 +220,7 @@ class _InsertBuilder:
             )
         else:
             self.cur.execute(
-                f"CREATE TEMPORARY TABLE {pick} (PRIMARY KEY (rn)) AS SELECT "
+                f"CREATE TEMPORARY TABLE {pick} (PRIMARY KEY (rn)) ENGINE=MEMORY AS SELECT "
                 f"ROW_NUMBER() OVER (ORDER BY {ref_cols}) AS rn, {ref_cols} FROM {quote_identifier(parent)}"
             )
             self.cur.execute(f"SELECT COUNT(*) FROM {pick}")

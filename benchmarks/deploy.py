@@ -1,0 +1,110 @@
+"""Benchmark: ``ansible-playbook deploy.yml`` end to end against a >= 500 MB production database.
+
+Run: .venv/bin/python benchmarks/deploy.py [--scale 14] [--repeat 1] [--reuse]
+Builds askproai_db_sg_bench_deploy on the running sandbox (base tables with sample data at --scale,
+nothing migrated), then times the whole deploy at default settings: the gate (clone, seed, verify,
+integrity, benchmark, rollback rehearsal), the deploy lock, the verified backup (dump + gzip + manifest,
+then a restore into a scratch database compared with the manifest), the migration and the smoke test.
+Between runs the six migrations are rolled back (not timed). Figures come from the wall clock and from
+the deploy and gate reports; the target is <= 60 s on a 2-core machine.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from benchmarks.common import ANSIBLE_PLAYBOOK, REPO, ansible_environment, build_production, size_mb, start_sandbox  # noqa: E402
+
+from plugins.module_utils.connection import connect  # noqa: E402
+from plugins.module_utils.migration_files import load_migrations  # noqa: E402
+from plugins.module_utils.runner import MigrationRunner, RunnerSettings  # noqa: E402
+
+DATABASE = "askproai_db_sg_bench_deploy"
+TARGET_SECONDS = 60.0
+
+
+def one_deploy(work: str) -> dict:
+    extra = os.path.join(work, "vars.json")
+    with open(extra, "w", encoding="utf-8") as handle:
+        json.dump({
+            "schemagate_database": DATABASE,
+            "gate_report_root": os.path.join(work, "reports"),
+            "deploy_state_dir": os.path.join(work, "deploys"),
+            "backup_dir": os.path.join(work, "backups"),
+            "emergency_rollback_state_file": os.path.join(work, "deploys", f"{DATABASE}.predeploy.json"),
+        }, handle)
+    started = time.monotonic()
+    done = subprocess.run([ANSIBLE_PLAYBOOK, "deploy.yml", "-e", f"@{extra}"], cwd=REPO, env=ansible_environment(),
+                          capture_output=True, text=True, check=False)
+    wall = time.monotonic() - started
+    if done.returncode != 0:
+        print(done.stdout[-4000:], done.stderr[-2000:], sep="\n")
+        raise SystemExit(f"deploy.yml failed (exit {done.returncode})")
+    [report_path] = glob.glob(os.path.join(work, "deploys", f"{DATABASE}-*.json"))
+    with open(report_path, encoding="utf-8") as handle:
+        report = json.load(handle)
+    [gate_path] = glob.glob(os.path.join(work, "reports", "*", "gate.json"))
+    with open(gate_path, encoding="utf-8") as handle:
+        gate = json.load(handle)
+    backup = report["backup"]
+    return {
+        "wall": wall,
+        "gate": float(gate["run"]["seconds"]),
+        "dump": backup["dump_seconds"],
+        "verify": backup["restore_seconds"] + backup["compare_seconds"],
+        "migrate": sum(step["duration_ms"] for step in report["migrations"]) / 1000,
+        "backup_mb": backup["size_bytes"] / 2**20,
+        "outcome": report["outcome"],
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=14.0)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--reuse", action="store_true", help="reuse the database of an earlier run (nothing migrated)")
+    args = parser.parse_args()
+    cfg, admin = start_sandbox()
+    if not args.reuse:
+        started = time.monotonic()
+        rows = build_production(cfg, DATABASE, args.scale)
+        print(f"built {DATABASE}: {rows:,} base rows in {time.monotonic() - started:.0f} s (not timed)")
+    megabytes = size_mb(admin, DATABASE)
+    print(f"{DATABASE}: {megabytes:,.0f} MB of data and indexes; {os.cpu_count()} CPUs")
+    if megabytes < 500:
+        print("warning: below 500 MB; raise --scale")
+    runs = []
+    for run in range(1, args.repeat + 1):
+        with tempfile.TemporaryDirectory(prefix="schemagate-bench-deploy-") as work:
+            figures = one_deploy(work)
+        runs.append(figures)
+        print(f"run {run}: {figures['wall']:.1f} s wall ({figures['outcome']}); gate {figures['gate']:.1f} s, dump {figures['dump']:.1f} s "
+              f"({figures['backup_mb']:,.0f} MB gzip), verification {figures['verify']:.1f} s, migrations {figures['migrate']:.2f} s; "
+              f"load average {os.getloadavg()[0]:.2f}")
+        undo = MigrationRunner(connect(cfg.admin_params(), DATABASE), RunnerSettings(database=DATABASE),
+                               load_migrations(os.path.join(REPO, "migrations")))
+        undo.rollback(steps=len(undo.migrations))  # back to "nothing migrated" for the next run (not timed)
+    median = {key: statistics.median(run[key] for run in runs) for key in ("wall", "gate", "dump", "verify", "migrate")}
+    print()
+    print(f"| deploy.yml on {megabytes:,.0f} MB ({args.repeat} run(s), median) | Seconds | Target |")
+    print("|---|---|---|")
+    print(f"| end to end (wall, ansible-playbook start to exit) | {median['wall']:.1f} | <= {TARGET_SECONDS:.0f} |")
+    print(f"| gate (from its report) | {median['gate']:.1f} | |")
+    print(f"| backup dump + gzip + manifest figures | {median['dump']:.1f} | |")
+    print(f"| backup verification (restore + compare) | {median['verify']:.1f} | |")
+    print(f"| migrations on production | {median['migrate']:.2f} | |")
+    admin.close()
+    return 0 if median["wall"] <= TARGET_SECONDS else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
