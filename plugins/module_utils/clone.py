@@ -92,30 +92,12 @@ def clone_schema(
 ) -> CloneReport:
     """Create ``target`` with ``source``'s structure and the rows of its bookkeeping tables."""
     del server  # the SHOW CREATE statements below read the same on MariaDB and MySQL
-    check_scratch_target(source, target)
     started = time.monotonic()
     report = CloneReport(source, target, run_id)
     src, dst = quote_identifier(source), quote_identifier(target)
+    create_scratch(conn, source, target, run_id)
     with conn.cursor() as cur:
-        if not _exists(cur, source):
-            raise SchemagateError(f"Unknown database {source!r}: check schemagate_database.")
-        if _exists(cur, target):
-            raise SchemagateError(
-                f"Scratch database {target!r} already exists: drop it (if schemagate left it) or choose another run id."
-            )
-        cur.execute(
-            "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA "
-            "WHERE SCHEMA_NAME = %s",
-            (source,),
-        )
-        charset, collation = cur.fetchone()
-        cur.execute(f"CREATE DATABASE {dst} CHARACTER SET {charset} COLLATE {collation}")
         try:
-            cur.execute(
-                f"CREATE TABLE {dst}.{MARKER_TABLE} (run_id VARCHAR(64) NOT NULL PRIMARY KEY, source VARCHAR(64) NOT NULL, "
-                "created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP) ENGINE=InnoDB"
-            )
-            cur.execute(f"INSERT INTO {dst}.{MARKER_TABLE} (run_id, source) VALUES (%s, %s)", (run_id, source))
             _copy_structure(cur, source, target, report)
             for table in copy_rows_of:
                 if table in report.tables:

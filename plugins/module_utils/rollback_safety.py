@@ -11,9 +11,8 @@ from __future__ import annotations
 import time
 from typing import Any, Dict, List, Sequence
 
-from .catalog import BOOKKEEPING_TABLES, Tables, diff_tables, fingerprint, read_tables
+from .catalog import BOOKKEEPING_TABLES, Tables, diff_tables, fingerprint, read_tables, table_checksums
 from .checks import CheckResult
-from .connection import quote_identifier
 from .dialect import ServerInfo
 from .errors import SchemagateError
 from .integrity import check_integrity
@@ -51,11 +50,7 @@ class _Scenarios:
         return True
 
     def checksums(self, names: Sequence[str]) -> Dict[str, Any]:
-        if not names:
-            return {}
-        with self.conn.cursor() as cur:
-            cur.execute("CHECKSUM TABLE " + ", ".join(f"{quote_identifier(self.settings.database)}.{quote_identifier(n)}" for n in names))
-            return {row[0].split(".", 1)[1]: row[1] for row in cur.fetchall()}
+        return table_checksums(self.conn, self.settings.database, names)
 
 
 def check_rollback_safety(
