@@ -14,7 +14,7 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks.common import BASE_SCHEMA_SQL, REPO, sandbox_config  # noqa: E402
+from benchmarks.common import BASE_SCHEMA_SQL, sandbox_config  # noqa: E402
 
 from plugins.module_utils import sandbox  # noqa: E402
 from plugins.module_utils.connection import connect  # noqa: E402

@@ -14,7 +14,7 @@ from conftest import BASE_SCHEMA_SQL, MIGRATIONS_DIR
 from test_deploy import BACKUP_FAULT_VARS, deploy_in_background, dump_connection, hold_first_table
 from test_locking import wait_for
 
-from plugins.module_utils import sandbox
+from plugins.module_utils import deploy_lock, sandbox
 from plugins.module_utils.connection import ConnectionParams, connect
 from plugins.module_utils.errors import SchemagateError
 from plugins.module_utils.migration_files import load_migrations
@@ -112,7 +112,6 @@ def test_server_killed_mid_migration_leaves_a_truthful_status_and_rollback_clean
     assert {"audit_a", "audit_b"} <= tables(cfg)
 
 
-
 def test_server_killed_during_the_backup_aborts_the_deploy_before_any_migration(private_server, tmp_path):
     cfg = private_server
     create_production(cfg)
@@ -140,11 +139,10 @@ def test_server_killed_during_the_backup_aborts_the_deploy_before_any_migration(
     assert {s.state for s in after.status()} == {PENDING}  # nothing was migrated
     assert tables(cfg) - before <= {"schemagate_deploy_lock", "migrations"}
     assert not backups.exists() or list(backups.iterdir()) == []
-    from plugins.module_utils import deploy_lock  # the dead deploy's lock names it and expires (TTL)
-
-    holder = deploy_lock.current_holder(connect(cfg.admin_params(), "prod"), "prod")
+    holder = deploy_lock.current_holder(connect(cfg.admin_params(), "prod"), "prod")  # the dead run's lock expires (TTL)
     assert holder is not None and holder["expires_at"] not in (None, "None"), holder
     assert "Cannot reach the MySQL server" in flat  # the rescue says why it could not check production
+
 
 def make_certificates(directory):
     """A private CA and a server certificate for 127.0.0.1/localhost, made in Python (no openssl CLI)."""
