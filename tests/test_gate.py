@@ -162,6 +162,10 @@ def broken_sets_gated(admin, server, sandbox_cfg, tmp_path_factory):
             "gate_report_root": str(work / host),
         }
         cases[case] = {"host": host, "database": database, "before": snapshot(admin, server, database), "reports": work / host}
+    # One more host gates the good set with gate_keep_scratch: its clones stay while its neighbours' are dropped.
+    kept = {"host": "kept", "database": seeded_production(admin)}
+    hosts["kept"] = dict(hosts[host], schemagate_database=kept["database"], schemagate_migrations_dir=MIGRATIONS_DIR,
+                         gate_report_root=str(work / "kept"), gate_keep_scratch=True)
     inventory = work / "inventory.yml"
     inventory.write_text(json.dumps({"all": {
         "vars": {"schemagate_project_dir": REPO, "schemagate_config_file": sandbox_cfg.deploy_cnf},
@@ -170,14 +174,16 @@ def broken_sets_gated(admin, server, sandbox_cfg, tmp_path_factory):
     vars_file = work / "fast.json"
     vars_file.write_text(json.dumps(FAST_GATE))
     result = playbook("playbooks/gate.yml", "-i", str(inventory), "--forks", str(len(hosts)), extra_vars_file=str(vars_file))
-    yield result, " ".join(result.stdout.split()), cases
-    for mine in cases.values():
+    yield result, " ".join(result.stdout.split()), cases, kept
+    for mine in [*cases.values(), kept]:
+        for name in leftover_scratch(admin, mine["database"]):
+            drop_database(admin, name)
         drop_database(admin, mine["database"])
 
 
 @pytest.mark.parametrize("case", sorted(BROKEN))
 def test_a_broken_migration_set_is_blocked_before_production_is_touched(admin, server, broken_sets_gated, case):
-    result, flat, cases = broken_sets_gated
+    result, flat, cases, _kept = broken_sets_gated
     mine = cases[case]
     _change, expected_failures, expected_text = BROKEN[case]
     assert result.returncode != 0, flat[-2000:]
@@ -195,13 +201,14 @@ def test_a_broken_migration_set_is_blocked_before_production_is_touched(admin, s
     assert leftover_scratch(admin, mine["database"]) == []
 
 
-def test_keep_scratch_leaves_the_clones_for_debugging_and_only_ours_are_dropped(admin, server, production, tmp_path):
-    result, flat, report = run_gate(tmp_path, production, MIGRATIONS_DIR, gate_keep_scratch=True)
-    assert result.returncode == 0, flat[-2000:]
-    kept = leftover_scratch(admin, production)
-    assert len(kept) == 2 and all(re.match(rf"{production}_sg_(gate|rb)_\d{{14}}[0-9a-f]{{4}}$", k) for k in kept)
-    for name in kept:
-        drop_database(admin, name)
+def test_keep_scratch_leaves_the_clones_for_debugging_and_only_ours_are_dropped(broken_sets_gated, admin):
+    result, flat, cases, kept = broken_sets_gated
+    recap = re.search(r"kept\s+: ok=\d+\s+changed=\d+\s+unreachable=0\s+failed=(\d+)", result.stdout)
+    assert recap and int(recap.group(1)) == 0, flat[-2000:]
+    assert "GATE PASSED" in flat
+    scratch = leftover_scratch(admin, kept["database"])
+    assert len(scratch) == 2 and all(re.match(rf"{kept['database']}_sg_(gate|rb)_\d{{14}}[0-9a-f]{{4}}$", k) for k in scratch)
+    assert all(leftover_scratch(admin, mine["database"]) == [] for mine in cases.values())  # the neighbours' were dropped
 
 
 def test_skipping_the_gate_needs_a_variable_and_is_loud(production, tmp_path):
