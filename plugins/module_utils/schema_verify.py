@@ -23,7 +23,7 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .catalog import Table, Tables, diff_tables, read_tables
 from .checks import CheckResult
@@ -381,30 +381,40 @@ def _enum_check(name: str, table: Optional[Table], column_name: str, expected: L
     return _result(check, details, f"{column_name} is enum({', '.join(expected)})")
 
 
-def _json_check(name: str, table: Optional[Table], column_name: str) -> CheckResult:
-    check = f"json {name}.{column_name}"
+def _column_check(
+    check: str, name: str, table: Optional[Table], column_name: str, if_missing: str,
+    problems: Callable[[Dict[str, Any]], List[str]], passed: Callable[[Dict[str, Any]], str],
+) -> CheckResult:
+    """One column's check: the table and column exist, then ``problems`` lists what is wrong with it."""
     if table is None:
         return _missing_table(name, check)
     column = _column(table, column_name)
     if column is None:
-        return _result(check, [f"column {column_name} is missing"], "")
-    details = [] if column["type"] == "json" else [f"{column_name} is {column['type']}, expected JSON (validated by the server)"]
-    return _result(check, details, f"{column_name} is JSON")
+        return _result(check, [f"column {column_name} is missing{if_missing}"], "")
+    return _result(check, problems(column), passed(column))
+
+
+def _json_check(name: str, table: Optional[Table], column_name: str) -> CheckResult:
+    return _column_check(
+        f"json {name}.{column_name}", name, table, column_name, "",
+        lambda column: [] if column["type"] == "json" else [f"{column_name} is {column['type']}, expected JSON (validated by the server)"],
+        lambda column: f"{column_name} is JSON",
+    )
 
 
 def _soft_delete_check(name: str, table: Optional[Table], column_name: str) -> CheckResult:
-    check = f"soft delete {name}.{column_name}"
-    if table is None:
-        return _missing_table(name, check)
-    column = _column(table, column_name)
-    if column is None:
-        return _result(check, [f"column {column_name} is missing: soft-deleted rows would be deleted for real"], "")
-    details = []
-    if column["type"].split("(")[0] not in ("timestamp", "datetime"):
-        details.append(f"{column_name} is {column['type']}, expected a nullable timestamp")
-    if not column["nullable"]:
-        details.append(f"{column_name} is NOT NULL: live rows need it NULL")
-    return _result(check, details, f"{column_name} is a nullable {column['type']}")
+    def problems(column: Dict[str, Any]) -> List[str]:
+        found = []
+        if column["type"].split("(")[0] not in ("timestamp", "datetime"):
+            found.append(f"{column_name} is {column['type']}, expected a nullable timestamp")
+        if not column["nullable"]:
+            found.append(f"{column_name} is NOT NULL: live rows need it NULL")
+        return found
+
+    return _column_check(
+        f"soft delete {name}.{column_name}", name, table, column_name, ": soft-deleted rows would be deleted for real",
+        problems, lambda column: f"{column_name} is a nullable {column['type']}",
+    )
 
 
 def _polymorphic_check(name: str, table: Optional[Table], prefix: str, tenant_column: Optional[str]) -> CheckResult:
