@@ -83,8 +83,7 @@ def database(admin) -> Iterator[str]:
     drop_database(admin, name)
 
 
-@pytest.fixture
-def production(admin):
+def create_production(admin) -> str:
     """A small production-like database: base tables with sample rows, nothing migrated yet."""
     from plugins.module_utils.sample_data import SampleScale, seed_base_data
 
@@ -92,6 +91,13 @@ def production(admin):
     with admin.cursor() as cur:
         cur.execute(f"USE `{name}`")
     seed_base_data(admin, SampleScale.scaled(0.01))
+    return name
+
+
+@pytest.fixture
+def production(admin):
+    """A small production-like database: base tables with sample rows, nothing migrated yet."""
+    name = create_production(admin)
     yield name
     drop_database(admin, name)
 

@@ -138,6 +138,7 @@ def test_a_second_deploy_waits_for_the_lock_then_fails_naming_the_holder(admin, 
     assert "Another deploy holds the deploy lock" in flat and "carol@release-box (run other-run" in flat
     assert {t: v for t, v in snapshot(admin, server, production)[1].items() if t in before[1]} == before[1]
     assert deploy_lock.current_holder(holder, production)["run_id"] == "other-run"  # not released by the loser
+    assert deploy_report(tmp_path, production)["outcome"] == "not started: the deploy lock was not taken"
 
 
 def test_deploy_takes_a_verified_backup_and_rollback_can_restore_it(admin, server, production, tmp_path):

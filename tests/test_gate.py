@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from conftest import MIGRATIONS_DIR, REPO, create_database, drop_database
+from conftest import MIGRATIONS_DIR, REPO, create_production, drop_database
 from test_playbooks import playbook
 
 from plugins.module_utils.catalog import fingerprint, read_tables
@@ -128,17 +128,6 @@ BROKEN = {
 }
 
 
-def seeded_production(admin) -> str:
-    """A production-like database as the ``production`` fixture makes it (for module-scoped fixtures)."""
-    from plugins.module_utils.sample_data import SampleScale, seed_base_data
-
-    name = create_database(admin)
-    with admin.cursor() as cur:
-        cur.execute(f"USE `{name}`")
-    seed_base_data(admin, SampleScale.scaled(0.01))
-    return name
-
-
 @pytest.fixture(scope="module")
 def broken_sets_gated(admin, server, sandbox_cfg, tmp_path_factory):
     """Every broken set through ONE gate run: one inventory host per set, one production database each.
@@ -149,7 +138,7 @@ def broken_sets_gated(admin, server, sandbox_cfg, tmp_path_factory):
     cases, hosts = {}, {}
     for index, case in enumerate(sorted(BROKEN)):
         (name, direction, old, new), _failures, _text = BROKEN[case]
-        database = seeded_production(admin)
+        database = create_production(admin)
         migrations = str(work / f"migrations-{index}")
         shutil.copytree(MIGRATIONS_DIR, migrations)
         edit(migrations, name, direction, old, new)
@@ -163,7 +152,7 @@ def broken_sets_gated(admin, server, sandbox_cfg, tmp_path_factory):
         }
         cases[case] = {"host": host, "database": database, "before": snapshot(admin, server, database), "reports": work / host}
     # One more host gates the good set with gate_keep_scratch: its clones stay while its neighbours' are dropped.
-    kept = {"host": "kept", "database": seeded_production(admin)}
+    kept = {"host": "kept", "database": create_production(admin)}
     hosts["kept"] = dict(hosts[host], schemagate_database=kept["database"], schemagate_migrations_dir=MIGRATIONS_DIR,
                          gate_report_root=str(work / "kept"), gate_keep_scratch=True)
     inventory = work / "inventory.yml"

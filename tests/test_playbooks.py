@@ -72,6 +72,10 @@ def test_a_password_given_to_ansible_never_shows_in_its_output(sandbox_cfg, data
                 "schemagate_login_user": "schemagate_deploy",
                 "schemagate_login_password": password,
                 "gate_report_root": str(tmp_path / "reports"),
+                # Everything the deploy writes lands under tmp_path/reports, so the scan below sees it all.
+                "deploy_state_dir": str(tmp_path / "reports" / "deploys"),
+                "emergency_rollback_state_file": str(tmp_path / "reports" / "deploys" / f"{database}.predeploy.json"),
+                "backup_dir": str(tmp_path / "reports" / "backups"),
                 **SMALL_GATE,
             }
         )
@@ -80,9 +84,10 @@ def test_a_password_given_to_ansible_never_shows_in_its_output(sandbox_cfg, data
     assert result.returncode == 0, result.stdout[-3000:]
     assert recap(result.stdout)["changed"] >= 1
     assert password not in result.stdout and password not in result.stderr
-    for report in (tmp_path / "reports").rglob("*"):
-        if report.is_file():
-            assert password not in report.read_text(), report
+    written = [path for path in (tmp_path / "reports").rglob("*") if path.is_file()]
+    assert any(path.name.startswith(f"{database}-") and path.suffix == ".json" and path.parent.name == "deploys" for path in written)
+    for path in written:  # gate reports, the deploy report, the pre-deploy state, the backup and its manifest
+        assert password.encode() not in path.read_bytes(), path
 
 
 def test_a_failing_migration_fails_the_play_with_one_clear_line(database, tmp_path, migrations_copy):
