@@ -19,10 +19,11 @@ import uuid
 
 import pytest
 
-from conftest import REPO, create_database
+from conftest import REPO, create_database, drop_database
 
 from plugins.module_utils import backup, deploy_lock
 from plugins.module_utils.catalog import schema_fingerprint
+from plugins.module_utils.clone import create_scratch, drop_scratch, scratch_name
 from plugins.module_utils.connection import ConnectionParams, connect
 from plugins.module_utils.errors import SchemagateError
 from plugins.module_utils.sample_data import SampleScale, seed_base_data
@@ -194,6 +195,40 @@ def test_backup_and_verify_round_trip(production_db, deploy_params, deploy, serv
     assert manifest["verification"]["statements"]["deferred_keys"] > 0  # built after the rows, and still identical
     assert _mode(manifest_file) == 0o600
     assert _no_schema_like(admin, f"{production_db}\\_sg\\_%")
+
+
+def test_parallel_restore_of_many_small_batches_never_deadlocks(admin, deploy_params, deploy, server, tmp_path):
+    """Two workers starting on the same empty table deadlock in InnoDB (table lock with unique_checks off).
+
+    A dump cut into many small INSERT batches across many tables gives them every chance to: the restore
+    must load the first batch of each table alone, then the rest in parallel.
+    """
+    source = create_database(admin, with_base_tables=False)
+    target = scratch_name(source, "verify", "batches")
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f"USE `{source}`")  # seq_1_to_N (the sequence engine) lives in the current database
+            for number in range(24):
+                cur.execute(f"CREATE TABLE `{source}`.`t{number}` (id INT PRIMARY KEY, v VARCHAR(40), KEY (v)) ENGINE=InnoDB")
+                cur.execute(f"INSERT INTO `{source}`.`t{number}` SELECT seq, MD5(seq) FROM seq_1_to_3000")
+        option_file = backup.write_client_option_file(deploy_params, server, str(tmp_path))
+        command = backup.dump_command(backup.find_dump_tool(server), option_file, server, source)
+        command.insert(-1, "--net-buffer-length=4096")  # ~40 INSERT statements per table
+        dumped = subprocess.run(command, env=backup.client_environment(str(tmp_path)), capture_output=True, check=True).stdout
+        dump_path = str(tmp_path / "batches.sql.gz")
+        with open(dump_path, "wb") as handle:
+            handle.write(gzip.compress(dumped, 1))
+        create_scratch(deploy, source, target, "batches")
+        restored = backup.restore_dump(deploy_params, dump_path, source, target, workers=4)
+        assert restored["statements"]["insert"] > 24 * 20
+        with admin.cursor() as cur:
+            for number in range(24):
+                cur.execute(f"CHECKSUM TABLE `{source}`.`t{number}`, `{target}`.`t{number}`")
+                original, copy = cur.fetchall()
+                assert copy[1] == original[1] and copy[1] is not None
+    finally:
+        drop_scratch(deploy, source, target, "batches")
+        drop_database(admin, source)
 
 
 def test_secondary_keys_are_deferred_only_where_it_is_safe():

@@ -31,6 +31,8 @@ description:
   - Finally production is compared with the manifest again.
   - Run it with the application stopped. Between the trigger drop and their re-creation, production has no
     triggers, and writes during the restore make the final comparison fail.
+requirements:
+  - Optionally, the Python package C(isal) on the host that executes the module, for faster reading of the gzip dump
 author: schemagate contributors (@schemagate)
 extends_documentation_fragment:
   - schemagate.mysql.connection
