@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.common import REPO, build_production, deploy_params, size_mb, start_sandbox  # noqa: E402
 
-from plugins.module_utils import backup  # noqa: E402
+from plugins.module_utils import backup, dump_restore, dump_tool  # noqa: E402
 from plugins.module_utils.connection import connect  # noqa: E402
 from plugins.module_utils.dialect import detect_server  # noqa: E402
 from plugins.module_utils.migration_files import load_migrations  # noqa: E402
@@ -69,7 +69,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=14.0)
     parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--workers", type=int, default=backup.RESTORE_WORKERS)
+    parser.add_argument("--workers", type=int, default=dump_restore.RESTORE_WORKERS)
     parser.add_argument("--level0", action="store_true", help="also time our backup with compress_level 0")
     parser.add_argument("--keep-database", action="store_true", help="keep the benchmark database (for reruns with --reuse)")
     parser.add_argument("--reuse", action="store_true", help="reuse the database of an earlier --keep-database run")
@@ -86,9 +86,9 @@ def main() -> int:
         print(f"{DATABASE}: {megabytes:,.0f} MB of data and indexes; {server.label}; {os.cpu_count()} CPUs")
         if megabytes < 500:
             print("warning: below 500 MB; raise --scale")
-        option_file = backup.write_client_option_file(params, server, work)
-        env = backup.client_environment(work)
-        tool = backup.find_dump_tool(server)
+        option_file = dump_tool.write_client_option_file(params, server, work)
+        env = dump_tool.client_environment(work)
+        tool = dump_tool.find_dump_tool(server)
         bare_file = os.path.join(work, "bare.sql")
         steps = [
             ("bare", "bare mariadb-dump to a file", "reference"),
@@ -102,7 +102,7 @@ def main() -> int:
         for run in range(1, args.repeat + 1):
             def bare_dump() -> None:
                 with open(bare_file, "wb") as out:
-                    subprocess.run(backup.dump_command(tool, option_file, server, DATABASE), stdout=out, env=env, check=True)
+                    subprocess.run(dump_tool.dump_command(tool, option_file, server, DATABASE), stdout=out, env=env, check=True)
             rows["bare"].append(timed(cfg, bare_dump))
 
             backup_dir = os.path.join(work, f"backups{run}")

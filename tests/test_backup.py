@@ -21,7 +21,7 @@ import pytest
 
 from conftest import REPO, create_database, drop_database
 
-from plugins.module_utils import backup, deploy_lock
+from plugins.module_utils import backup, backup_files, deploy_lock, dump_restore, dump_tool, restore
 from plugins.module_utils.catalog import schema_fingerprint
 from plugins.module_utils.clone import create_scratch, drop_scratch, scratch_name
 from plugins.module_utils.connection import ConnectionParams, connect
@@ -211,15 +211,15 @@ def test_parallel_restore_of_many_small_batches_never_deadlocks(admin, deploy_pa
             for number in range(24):
                 cur.execute(f"CREATE TABLE `{source}`.`t{number}` (id INT PRIMARY KEY, v VARCHAR(40), KEY (v)) ENGINE=InnoDB")
                 cur.execute(f"INSERT INTO `{source}`.`t{number}` SELECT seq, MD5(seq) FROM seq_1_to_3000")
-        option_file = backup.write_client_option_file(deploy_params, server, str(tmp_path))
-        command = backup.dump_command(backup.find_dump_tool(server), option_file, server, source)
+        option_file = dump_tool.write_client_option_file(deploy_params, server, str(tmp_path))
+        command = dump_tool.dump_command(dump_tool.find_dump_tool(server), option_file, server, source)
         command.insert(-1, "--net-buffer-length=4096")  # ~40 INSERT statements per table
-        dumped = subprocess.run(command, env=backup.client_environment(str(tmp_path)), capture_output=True, check=True).stdout
+        dumped = subprocess.run(command, env=dump_tool.client_environment(str(tmp_path)), capture_output=True, check=True).stdout
         dump_path = str(tmp_path / "batches.sql.gz")
         with open(dump_path, "wb") as handle:
             handle.write(gzip.compress(dumped, 1))
         create_scratch(deploy, source, target, "batches")
-        restored = backup.restore_dump(deploy_params, dump_path, source, target, workers=4)
+        restored = dump_restore.restore_dump(deploy_params, dump_path, source, target, workers=4)
         assert restored["statements"]["insert"] > 24 * 20
         with admin.cursor() as cur:
             for number in range(24):
@@ -245,17 +245,17 @@ def test_secondary_keys_are_deferred_only_where_it_is_safe():
         "  CONSTRAINT `chk_email` CHECK (`email` <> '')\n"
         ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
     )
-    rebuilt, keys, foreign = backup.defer_secondary_keys(create)
+    rebuilt, keys, foreign = dump_restore.defer_secondary_keys(create)
     assert keys == ["ADD UNIQUE KEY `t_email_unique` (`email`)", "ADD KEY `idx_company` (`company_id`)"]
     assert foreign == ["ADD CONSTRAINT `t_company_fk` FOREIGN KEY (`company_id`) REFERENCES `companies` (`id`) ON DELETE CASCADE"]
     assert rebuilt.endswith("  FULLTEXT KEY `ft_email` (`email`),\n  CONSTRAINT `chk_email` CHECK (`email` <> '')\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4")
     assert "idx_company" not in rebuilt and "FOREIGN KEY" not in rebuilt
     # An AUTO_INCREMENT column that only a secondary key covers needs that key at CREATE time.
     auto_in_key = create.replace("  PRIMARY KEY (`id`),\n", "  PRIMARY KEY (`email`),\n  KEY `by_id` (`id`),\n")
-    assert backup.defer_secondary_keys(auto_in_key) == (auto_in_key, [], [])
+    assert dump_restore.defer_secondary_keys(auto_in_key) == (auto_in_key, [], [])
     # A line the parser does not recognise (a multi-line comment, say) leaves the table as dumped.
     odd = create.replace("  `email` varchar(255) NOT NULL,", "  `email` varchar(255) NOT NULL COMMENT 'two\nlines',")
-    assert backup.defer_secondary_keys(odd) == (odd, [], [])
+    assert dump_restore.defer_secondary_keys(odd) == (odd, [], [])
 
 
 def test_writes_during_the_backup_do_not_break_verification(production_db, deploy_params, deploy, server, sandbox_cfg, admin, tmp_path):
@@ -446,18 +446,18 @@ def test_corrupted_backup_fails_verification_on_sha256(production_db, deploy_par
     with pytest.raises(SchemagateError) as failure:
         backup.verify_backup(deploy_params, deploy, server, taken["manifest_file"])
     assert "sha256 mismatch" in _one_line(failure.value) and taken["backup_file"] in failure.value.message
-    manifest = backup.load_manifest(taken["manifest_file"])
+    manifest = backup_files.load_manifest(taken["manifest_file"])
     assert manifest["verified"] is False and "sha256 mismatch" in manifest["verification"]["mismatches"][0]
     assert _no_schema_like(admin, f"{production_db}\\_sg\\_%")  # refused before restoring anything
 
 
 def test_manifest_that_does_not_match_the_data_fails_verification(production_db, deploy_params, deploy, server, admin, tmp_path):
     taken = backup.take_backup(deploy_params, deploy, server, production_db, str(tmp_path), label="counts")
-    manifest = backup.load_manifest(taken["manifest_file"])
+    manifest = backup_files.load_manifest(taken["manifest_file"])
     real = manifest["tables"]["customers"]["rows"]
     manifest["tables"]["customers"]["rows"] = real + 1
     manifest["tables"]["sg_audit"]["checksum"] += 1
-    backup.write_private_json(taken["manifest_file"], manifest)
+    backup_files.write_private_json(taken["manifest_file"], manifest)
     with pytest.raises(SchemagateError) as failure:
         backup.verify_backup(deploy_params, deploy, server, taken["manifest_file"])
     assert "failed verification: 2 difference(s)" in _one_line(failure.value)
@@ -466,7 +466,7 @@ def test_manifest_that_does_not_match_the_data_fails_verification(production_db,
         f"table sg_audit: row checksum {manifest['tables']['sg_audit']['checksum'] - 1} restored, "
         f"the manifest says {manifest['tables']['sg_audit']['checksum']}",
     ]
-    assert backup.load_manifest(taken["manifest_file"])["verified"] is False
+    assert backup_files.load_manifest(taken["manifest_file"])["verified"] is False
     assert _no_schema_like(admin, f"{production_db}\\_sg\\_%")
 
 
@@ -494,17 +494,17 @@ def test_retention_keeps_the_newest_verified_and_never_deletes_unverified(tmp_pa
     other_db = _fake_backup(tmp_path, "askproai_db_other", "b1", True, "2026-11-01T10:00:00+00:00")
     (tmp_path / f"{db}-notes.txt").write_text("not a backup")
 
-    result = backup.prune_backups(str(tmp_path), db, keep=2)
+    result = backup_files.prune_backups(str(tmp_path), db, keep=2)
     assert result == {"kept": [newest, kept_older], "deleted": [old], "unverified": [unverified_new, unverified_old]}
     assert not os.path.exists(old) and not (tmp_path / f"{db}-b1.sql.gz").exists()
     for path in (kept_older, newest, unverified_new, unverified_old, other_db):
         assert os.path.exists(path)
     assert (tmp_path / f"{db}-notes.txt").exists()
-    assert backup.latest_verified_manifest(str(tmp_path), db) == newest
+    assert backup_files.latest_verified_manifest(str(tmp_path), db) == newest
 
-    assert backup.prune_backups(str(tmp_path), db, keep=1, protect=[kept_older])["deleted"] == []
+    assert backup_files.prune_backups(str(tmp_path), db, keep=1, protect=[kept_older])["deleted"] == []
     with pytest.raises(SchemagateError, match="keep must be at least 1"):
-        backup.prune_backups(str(tmp_path), db, keep=0)
+        backup_files.prune_backups(str(tmp_path), db, keep=0)
 
 
 def test_retention_with_real_backups(production_db, deploy_params, deploy, server, tmp_path):
@@ -513,7 +513,7 @@ def test_retention_with_real_backups(production_db, deploy_params, deploy, serve
         taken = backup.take_backup(deploy_params, deploy, server, production_db, str(tmp_path), label=label)
         backup.verify_backup(deploy_params, deploy, server, taken["manifest_file"])
         manifests.append(taken["manifest_file"])
-    result = backup.prune_backups(str(tmp_path), production_db, keep=2, protect=[manifests[-1]])
+    result = backup_files.prune_backups(str(tmp_path), production_db, keep=2, protect=[manifests[-1]])
     assert result["deleted"] == [manifests[0]] and result["kept"] == [manifests[2], manifests[1]]
     assert sorted(os.listdir(tmp_path)) == sorted(
         f"{production_db}-{label}{suffix}" for label in ("r2", "r3") for suffix in (".sql.gz", ".manifest.json")
@@ -527,12 +527,12 @@ def test_retention_with_real_backups(production_db, deploy_params, deploy, serve
 def test_restore_refuses_unverified_or_foreign_backups(production_db, deploy_params, deploy, server, admin, tmp_path):
     taken = backup.take_backup(deploy_params, deploy, server, production_db, str(tmp_path), label="unverified")
     with pytest.raises(SchemagateError) as failure:
-        backup.restore_backup(deploy_params, deploy, server, taken["manifest_file"], production_db, "r1")
+        restore.restore_backup(deploy_params, deploy, server, taken["manifest_file"], production_db, "r1")
     assert "is not verified" in _one_line(failure.value)
     backup.verify_backup(deploy_params, deploy, server, taken["manifest_file"])
     other = f"{production_db}x"
     with pytest.raises(SchemagateError) as failure:
-        backup.restore_backup(deploy_params, deploy, server, taken["manifest_file"], other, "r1")
+        restore.restore_backup(deploy_params, deploy, server, taken["manifest_file"], other, "r1")
     assert f"is a backup of {production_db!r}, not of {other!r}" in _one_line(failure.value)
     assert _no_schema_like(admin, f"{production_db}\\_sg\\_%")
 
@@ -541,7 +541,7 @@ def test_restore_brings_back_the_backup_and_keeps_the_replaced_tables(production
     deploy_lock.acquire(deploy, production_db, "deploy_a", "tests", ttl_seconds=600, wait_seconds=0)  # the deploy that backs up
     taken = backup.take_backup(deploy_params, deploy, server, production_db, str(tmp_path), label="before")
     backup.verify_backup(deploy_params, deploy, server, taken["manifest_file"])
-    manifest = backup.load_manifest(taken["manifest_file"])
+    manifest = backup_files.load_manifest(taken["manifest_file"])
     assert manifest["tables"][deploy_lock.LOCK_TABLE]["rows"] == 1
     deploy_lock.release(deploy, production_db, "deploy_a")
     deploy_lock.acquire(deploy, production_db, "rollback_b", "tests", ttl_seconds=600, wait_seconds=0)  # the one that restores
@@ -558,7 +558,7 @@ def test_restore_brings_back_the_backup_and_keeps_the_replaced_tables(production
     assert schema_fingerprint(admin, production_db, server)["fingerprint"] != manifest["schema"]["fingerprint"]
 
     with ArgvWatch(deploy_params.password) as watch:
-        result = backup.restore_backup(deploy_params, deploy, server, taken["manifest_file"], production_db, "t1")
+        result = restore.restore_backup(deploy_params, deploy, server, taken["manifest_file"], production_db, "t1")
     assert watch.sweeps > 0 and watch.hits == []
 
     old = f"{production_db}_sg_old_t1"
@@ -626,4 +626,4 @@ def test_backup_role_through_ansible_never_prints_the_password(production_db, de
     assert done.returncode == 0, done.stdout[-3000:]
     assert "matched its manifest" in done.stdout
     assert deploy_params.password not in done.stdout + done.stderr
-    assert backup.load_manifest(str(tmp_path / "backups" / f"{production_db}-ansible.manifest.json"))["verified"] is True
+    assert backup_files.load_manifest(str(tmp_path / "backups" / f"{production_db}-ansible.manifest.json"))["verified"] is True

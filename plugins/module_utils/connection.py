@@ -102,6 +102,11 @@ def validate_identifier(name: str, what: str = "identifier") -> str:
     return name
 
 
+def quote_name(name: str) -> str:
+    """Quote a name read from the catalog (tables and columns may use characters our own names may not)."""
+    return "`" + name.replace("`", "``") + "`"
+
+
 def quote_identifier(name: str, what: str = "identifier") -> str:
     return f"`{validate_identifier(name, what)}`"
 

@@ -195,15 +195,8 @@ server:
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.schemagate.mysql.plugins.module_utils.backup import (
-    default_label,
-    preflight,
-    prune_backups,
-    summary,
-    take_backup,
-    validate_label,
-    verify_backup,
-)
+from ansible_collections.schemagate.mysql.plugins.module_utils.backup import preflight, take_backup, verify_backup
+from ansible_collections.schemagate.mysql.plugins.module_utils.backup_files import default_label, prune_backups, summary, validate_label
 from ansible_collections.schemagate.mysql.plugins.module_utils.clone import check_scratch_target
 from ansible_collections.schemagate.mysql.plugins.module_utils.connection import ConnectionParams
 from ansible_collections.schemagate.mysql.plugins.module_utils.module_glue import argument_spec, connection, run, server_facts

@@ -1,0 +1,136 @@
+"""The server's own dump tool (``mariadb-dump`` or ``mysqldump``) and the credentials it is given.
+
+Credentials never reach argv: the tool reads them from a 0600 option file in a private temporary
+directory, which the caller removes whatever happens.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from typing import Any, Dict, List
+
+from .connection import ConnectionParams, validate_identifier
+from .dialect import ServerInfo
+from .errors import SchemagateError
+
+
+DUMP_OPTIONS = (
+    "--single-transaction",
+    "--routines",
+    "--triggers",
+    "--events",
+    "--hex-blob",
+    "--default-character-set=utf8mb4",
+    "--skip-lock-tables",
+)
+
+
+def find_dump_tool(server: ServerInfo) -> str:
+    for name in server.dump_tools:
+        found = shutil.which(name)
+        if found:
+            return found
+    raise SchemagateError(
+        f"No dump tool found ({' or '.join(server.dump_tools)}) on the host that runs the backup: "
+        f"install the {'MariaDB' if server.is_mariadb else 'MySQL'} client programs."
+    )
+
+
+def tool_version(tool: str) -> str:
+    try:
+        done = subprocess.run([tool, "--version"], stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise SchemagateError(f"Cannot run {tool} --version: {exc}.") from None
+    return " ".join((done.stdout or done.stderr).split())
+
+
+def _read_client_group(path: str) -> Dict[str, str]:
+    """The [client] group of an option file, read the way PyMySQL reads it (so both tools connect alike)."""
+    import configparser  # pylint: disable=import-outside-toplevel
+
+    parser = configparser.RawConfigParser(allow_no_value=True, strict=False)
+    parser.optionxform = lambda key: key.lower().replace("_", "-")  # type: ignore[assignment,method-assign]
+    try:
+        with open(os.path.expanduser(path), encoding="utf-8") as handle:
+            parser.read_file(handle)
+    except OSError as exc:
+        raise SchemagateError(f"Cannot read config_file {path}: {exc.strerror or exc}.") from None
+    except configparser.Error as exc:
+        # The parser's message may quote a line of the file, which may hold a password.
+        raise SchemagateError(f"Cannot read config_file {path}: not a valid option file ({type(exc).__name__}).") from None
+    if not parser.has_section("client"):
+        return {}
+    values = {}
+    for key, value in parser.items("client"):
+        if value is None:
+            continue
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key] = value
+    return values
+
+
+def _option_value(value: Any) -> str:
+    """A value quoted for a MySQL option file: '#', quotes, spaces and backslashes survive."""
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    return f'"{text}"'
+
+
+def client_options(params: ConnectionParams, server: ServerInfo) -> List[str]:
+    """[client] lines that reach the server and account PyMySQL reaches with ``params``."""
+    merged = _read_client_group(params.config_file) if params.config_file else {}
+    explicit = {
+        "user": params.user,
+        "password": params.password,
+        "host": params.host,
+        "port": params.port,
+        "socket": params.unix_socket,
+        "ssl-ca": params.ca_cert,
+        "ssl-cert": params.client_cert,
+        "ssl-key": params.client_key,
+    }
+    merged.update({key: value for key, value in explicit.items() if value not in (None, "")})
+    lines = ["[client]"]
+    for key in ("user", "password", "ssl-ca", "ssl-capath", "ssl-cert", "ssl-key", "ssl-cipher"):
+        if merged.get(key) not in (None, ""):
+            lines.append(f"{key}={_option_value(merged[key])}")
+    if merged.get("socket"):
+        # PyMySQL uses the socket whenever one is given; the client tools would prefer a host.
+        lines += [f"socket={_option_value(merged['socket'])}", "protocol=SOCKET"]
+    else:
+        # PyMySQL always uses TCP without a socket; for "localhost" the client tools would use their default socket.
+        lines += [f"host={_option_value(merged.get('host') or 'localhost')}", "protocol=TCP"]
+        if merged.get("port"):
+            lines.append(f"port={int(merged['port'])}")
+    lines += list(server.client_tls_options(bool(merged.get("ssl-ca") or merged.get("ssl-capath")), params.check_hostname))
+    return lines
+
+
+def write_client_option_file(params: ConnectionParams, server: ServerInfo, directory: str) -> str:
+    """A 0600 option file holding the credentials, so they never go on a command line."""
+    path = os.path.join(directory, "client.cnf")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(client_options(params, server)) + "\n")
+    return path
+
+
+def client_environment(private_dir: str) -> Dict[str, str]:
+    """The environment for client programs: no MYSQL_PWD/MYSQL_HOST & co. overriding the option file.
+
+    MySQL's tools also read ~/.mylogin.cnf even with --defaults-file; point them at a file that does not exist.
+    """
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("MYSQL_", "MARIADB_"))}
+    env["MYSQL_TEST_LOGIN_FILE"] = os.path.join(private_dir, "no-login-path")
+    return env
+
+
+def dump_command(tool: str, option_file: str, server: ServerInfo, database: str) -> List[str]:
+    """argv of the dump: the option file first (the tools require it), the database last, no secret anywhere.
+
+    --defaults-file, not --defaults-extra-file: with the extra file, ~/.my.cnf would still be read
+    after ours and could silently switch the account or the host.
+    """
+    validate_identifier(database, "database name")
+    return [tool, f"--defaults-file={option_file}", *DUMP_OPTIONS, *server.dump_flavor_options, database]
