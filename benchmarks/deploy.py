@@ -38,9 +38,8 @@ def one_deploy(work: str) -> dict:
         json.dump({
             "schemagate_database": DATABASE,
             "gate_report_root": os.path.join(work, "reports"),
-            "deploy_state_dir": os.path.join(work, "deploys"),
-            "backup_dir": os.path.join(work, "backups"),
-            "emergency_rollback_state_file": os.path.join(work, "deploys", f"{DATABASE}.predeploy.json"),
+            "schemagate_state_dir": os.path.join(work, "deploys"),
+            "schemagate_backup_dir": os.path.join(work, "backups"),
         }, handle)
     started = time.monotonic()
     done = subprocess.run([ANSIBLE_PLAYBOOK, "deploy.yml", "-e", f"@{extra}"], cwd=REPO, env=ansible_environment(),

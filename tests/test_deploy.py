@@ -22,8 +22,7 @@ def deploy(tmp_path, database, *args, **extra):
     vars_file.write_text(json.dumps({
         "schemagate_database": database,
         "gate_report_root": str(tmp_path / "reports"),
-        "deploy_state_dir": str(tmp_path / "state"),
-        "emergency_rollback_state_file": str(tmp_path / "state" / f"{database}.predeploy.json"),
+        "schemagate_state_dir": str(tmp_path / "state"),  # rollback.yml finds the pre-deploy fingerprint there too
         **DEPLOY_VARS,
         **extra,
     }))
@@ -112,6 +111,7 @@ def test_rollback_playbook_restores_the_pre_deploy_schema_with_base_data_intact(
     rolled, flat_rolled = deploy(tmp_path, production, "playbooks/rollback.yml")
     assert rolled.returncode == 0, flat_rolled[-3000:]
     assert "EMERGENCY ROLLBACK (migrations) on " + production + ": verified" in flat_rolled
+    assert "no pre-deploy fingerprint" not in flat_rolled  # it compared with the fingerprint deploy.yml recorded
     assert app_fingerprint(admin, server, production) == fingerprint_before
     base_after = snapshot(admin, server, production)[1]
     assert {t: v for t, v in base_after.items() if t in base_before} == base_before
@@ -145,7 +145,7 @@ def test_deploy_takes_a_verified_backup_and_rollback_can_restore_it(admin, serve
     before = snapshot(admin, server, production)
     fingerprint_before = app_fingerprint(admin, server, production)
     backups = tmp_path / "backups"
-    result, flat = deploy(tmp_path, production, "deploy.yml", deploy_backup=True, backup_dir=str(backups), **NO_GATE)
+    result, flat = deploy(tmp_path, production, "deploy.yml", deploy_backup=True, schemagate_backup_dir=str(backups), **NO_GATE)
     assert result.returncode == 0, flat[-3000:]
     report = deploy_report(tmp_path, production)
     assert report["gate"]["skipped"] is True and report["backup"]["verified"] is True
@@ -154,9 +154,8 @@ def test_deploy_takes_a_verified_backup_and_rollback_can_restore_it(admin, serve
     assert len(manifests) == 1 and json.loads(manifests[0].read_text())["verified"] is True
     for path in backups.iterdir():
         assert oct(path.stat().st_mode & 0o777) == "0o600", path
-    restored, flat_restored = deploy(
-        tmp_path, production, "playbooks/rollback.yml", emergency_rollback_mode="backup", emergency_rollback_backup_dir=str(backups)
-    )
+    # rollback.yml finds the backup where the deploy wrote it, through the same schemagate_backup_dir.
+    restored, flat_restored = deploy(tmp_path, production, "playbooks/rollback.yml", emergency_rollback_mode="backup", schemagate_backup_dir=str(backups))
     assert restored.returncode == 0, flat_restored[-3000:]
     assert "EMERGENCY ROLLBACK (backup) on " + production + ": verified" in flat_restored
     assert app_fingerprint(admin, server, production) == fingerprint_before

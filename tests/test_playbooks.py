@@ -73,9 +73,8 @@ def test_a_password_given_to_ansible_never_shows_in_its_output(sandbox_cfg, data
                 "schemagate_login_password": password,
                 "gate_report_root": str(tmp_path / "reports"),
                 # Everything the deploy writes lands under tmp_path/reports, so the scan below sees it all.
-                "deploy_state_dir": str(tmp_path / "reports" / "deploys"),
-                "emergency_rollback_state_file": str(tmp_path / "reports" / "deploys" / f"{database}.predeploy.json"),
-                "backup_dir": str(tmp_path / "reports" / "backups"),
+                "schemagate_state_dir": str(tmp_path / "reports" / "deploys"),
+                "schemagate_backup_dir": str(tmp_path / "reports" / "backups"),
                 **SMALL_GATE,
             }
         )

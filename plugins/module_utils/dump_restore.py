@@ -268,7 +268,8 @@ def restore_dump(
 
     DDL and session statements run in order on one connection; INSERT batches go to ``workers``
     other connections (same session settings as the dump's header, foreign_key_checks and
-    unique_checks off, as in the dump). Before any trigger, view, routine or event the pending
+    unique_checks off, as in the dump); each table's first batch runs alone, since two connections
+    starting on the same empty InnoDB table deadlock. Before any trigger, view, routine or event the pending
     INSERTs are drained, so a trigger never fires on restored rows. LOCK/UNLOCK TABLES and
     ALTER TABLE ... DISABLE/ENABLE KEYS are skipped (they would serialise the workers; the KEYS
     statements only matter for MyISAM, whose indexes are then built row by row). DEFINER clauses
