@@ -106,6 +106,8 @@ def parse_server(version_string: str, version_comment: str = "") -> ServerInfo:
     """Classify a server from ``SELECT VERSION(), @@version_comment``."""
     text = f"{version_string} {version_comment}".lower()
     flavor = MARIADB if "mariadb" in text else MYSQL
+    if flavor == MARIADB and version_string.startswith("5.5.5-"):
+        version_string = version_string[len("5.5.5-"):]  # the replication-compatibility prefix of old protocols
     match = _VERSION.match(version_string)
     version = tuple(int(p) for p in match.groups()) if match else (0, 0, 0)
     return ServerInfo(flavor=flavor, version=version, version_string=version_string)  # type: ignore[arg-type]
