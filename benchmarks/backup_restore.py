@@ -15,17 +15,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks.common import REPO, build_production, deploy_params, size_mb, start_sandbox  # noqa: E402
+from benchmarks.common import REPO, build_production, deploy_params, size_mb, start_sandbox, timed  # noqa: E402
 
 from plugins.module_utils import backup, dump_restore, dump_tool  # noqa: E402
 from plugins.module_utils.connection import connect  # noqa: E402
@@ -42,27 +40,6 @@ def build(cfg, scale: float) -> None:
     print(f"seeded {rows:,} rows")
     MigrationRunner(connect(cfg.admin_params(), DATABASE), RunnerSettings(database=DATABASE),
                     load_migrations(os.path.join(REPO, "migrations"))).migrate()
-
-
-def server_cpu(cfg) -> float:
-    """CPU seconds the sandbox server has used (all sessions: a shared server also counts its neighbours)."""
-    with open(cfg.pid_file, encoding="ascii") as handle:
-        pid = int(handle.read().strip())
-    with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-        fields = handle.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def own_cpu() -> float:
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return time.process_time() + children.ru_utime + children.ru_stime
-
-
-def timed(cfg, action) -> tuple:
-    """(wall seconds, CPU seconds of server + tools + this process) of ``action``."""
-    started, server_before, own_before = time.perf_counter(), server_cpu(cfg), own_cpu()
-    action()
-    return time.perf_counter() - started, server_cpu(cfg) - server_before + own_cpu() - own_before
 
 
 def main() -> int:

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import os
+import resource
 import sys
-from typing import Any, Tuple
+import time
+from typing import Any, Callable, Tuple
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO not in sys.path:
@@ -54,3 +56,24 @@ def size_mb(admin: Any, database: str) -> float:
 def ansible_environment() -> dict:
     return dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                 PATH=f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}")
+
+
+def server_cpu(cfg: sandbox.SandboxConfig) -> float:
+    """CPU seconds the sandbox server has used (all sessions: a shared server also counts its neighbours)."""
+    with open(cfg.pid_file, encoding="ascii") as handle:
+        pid = int(handle.read().strip())
+    with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu() -> float:
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+def timed(cfg: sandbox.SandboxConfig, action: Callable[[], Any]) -> Tuple[float, float]:
+    """(wall seconds, CPU seconds of server + tools + this process) of ``action``."""
+    started, server_before, own_before = time.perf_counter(), server_cpu(cfg), own_cpu()
+    action()
+    return time.perf_counter() - started, server_cpu(cfg) - server_before + own_cpu() - own_before
