@@ -94,7 +94,8 @@ def main() -> int:
             figures = one_deploy(cfg, work)
         runs.append(figures)
         print(f"run {run}: {figures['wall']:.1f} s wall, {figures['cpu']:.0f} CPU-s ({figures['outcome']}); "
-              f"gate {figures['gate']:.1f} s, dump {figures['dump']:.1f} s ({figures['backup_mb']:,.0f} MB gzip), verification {figures['verify']:.1f} s, migrations {figures['migrate']:.2f} s; "
+              f"gate {figures['gate']:.1f} s, dump {figures['dump']:.1f} s ({figures['backup_mb']:,.0f} MB gzip), "
+              f"verification {figures['verify']:.1f} s, migrations {figures['migrate']:.2f} s; "
               f"load average {os.getloadavg()[0]:.2f}")
         undo = MigrationRunner(connect(cfg.admin_params(), DATABASE), RunnerSettings(database=DATABASE),
                                load_migrations(os.path.join(REPO, "migrations")))
