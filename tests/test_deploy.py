@@ -117,6 +117,15 @@ def test_rollback_playbook_restores_the_pre_deploy_schema_with_base_data_intact(
     assert {t: v for t, v in base_after.items() if t in base_before} == base_before
 
 
+def test_rollback_without_a_pre_deploy_fingerprint_says_so(database, tmp_path):
+    # schemagate_state_dir points at a directory no deploy.yml wrote to: the rollback can only check the
+    # migrations' tables are gone, and must say it did not compare the schema.
+    rolled, flat = deploy(tmp_path, database, "playbooks/rollback.yml", schemagate_state_dir=str(tmp_path / "elsewhere"))
+    assert rolled.returncode == 0, flat[-3000:]
+    assert f"WARNING: no pre-deploy fingerprint ({tmp_path / 'elsewhere'}/{database}.predeploy.json not found)" in flat
+    assert f"EMERGENCY ROLLBACK (migrations) on {database}: verified" in flat
+
+
 def test_check_mode_runs_the_gate_and_changes_nothing_on_production(admin, server, production, tmp_path):
     before = snapshot(admin, server, production)
     result, flat = deploy(tmp_path, production, "deploy.yml", "--check")
