@@ -54,3 +54,14 @@ def test_a_damaged_file_raises_one_of_the_read_errors(tmp_path, damage):
         with compression.open_gzip(path) as handle:
             while handle.read(1 << 16):
                 pass
+
+
+def test_without_isal_every_level_falls_back_to_zlib(tmp_path, monkeypatch):
+    # A host that runs the modules without the isal package still writes and reads the same gzip.
+    monkeypatch.setattr(compression, "_isal_zlib", None)
+    monkeypatch.setattr(compression, "_igzip", None)
+    assert compression.compressor_name(1) == "zlib level 1"
+    path = str(tmp_path / "dump.sql.gz")
+    _write_members(path, [b"INSERT INTO `t` VALUES (1);\n" * 1000], 1)
+    with compression.open_gzip(path) as handle:
+        assert handle.read() == b"INSERT INTO `t` VALUES (1);\n" * 1000
