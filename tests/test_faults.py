@@ -39,6 +39,16 @@ def private_server(tmp_path):
     sandbox.destroy(cfg)
 
 
+def kill_server(cfg) -> None:
+    """SIGKILL the private server and wait until it is gone.
+
+    Its clients see their sockets close while the kernel is still tearing the process down; a restart in
+    that window would find it "running" and do nothing.
+    """
+    os.kill(sandbox.status(cfg)["pid"], signal.SIGKILL)
+    assert wait_for(lambda: not sandbox.status(cfg)["running"]), "the killed server did not exit"
+
+
 def create_production(cfg) -> str:
     conn = connect(cfg.admin_params())
     with conn.cursor() as cur:
@@ -91,7 +101,7 @@ def test_server_killed_mid_migration_leaves_a_truthful_status_and_rollback_clean
             return cur.fetchone()[0] == 1
 
     assert wait_for(sleeping), "the slow migration never reached its second statement"
-    os.kill(sandbox.status(cfg)["pid"], signal.SIGKILL)  # the server dies mid-migration
+    kill_server(cfg)  # the server dies mid-migration
     thread.join(timeout=60)
     assert "error" in outcome and f"Migration {SLOW} (up) failed at statement 2 of 3" in outcome["error"]
 
@@ -125,7 +135,7 @@ def test_server_killed_during_the_backup_aborts_the_deploy_before_any_migration(
     )
     try:
         assert wait_for(lambda: dump_connection(watcher, "prod") is not None, attempts=3000), "the backup's dump never started"
-        os.kill(sandbox.status(cfg)["pid"], signal.SIGKILL)  # the server dies while the dump reads
+        kill_server(cfg)  # the server dies while the dump reads
     finally:
         thread.join(timeout=300)
     result, flat = outcome["result"], outcome["flat"]
