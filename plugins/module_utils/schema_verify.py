@@ -27,7 +27,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .catalog import Table, Tables, diff_tables, read_tables
 from .checks import CheckResult
-from .connection import MySQLError, error_text, quote_identifier, validate_identifier
+from .connection import MySQLError, error_text, quote_identifier, quote_name, validate_identifier
 from .dialect import ServerInfo, normalize_fk_rule
 from .errors import SchemagateError
 from .sql_script import Statement, split_statements
@@ -587,7 +587,7 @@ def run_sql_checks(conn: Any, database: str, checks: Sequence[SqlCheck]) -> List
         finally:
             cur.execute("ROLLBACK")
             if previous:
-                cur.execute("USE `{}`".format(str(previous).replace("`", "``")))
+                cur.execute(f"USE {quote_name(str(previous))}")
     return results
 
 
