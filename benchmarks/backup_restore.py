@@ -25,11 +25,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.common import REPO, build_production, deploy_params, size_mb, start_sandbox, timed  # noqa: E402
 
-from plugins.module_utils import backup, dump_restore, dump_tool  # noqa: E402
-from plugins.module_utils.connection import connect  # noqa: E402
-from plugins.module_utils.dialect import detect_server  # noqa: E402
-from plugins.module_utils.migration_files import load_migrations  # noqa: E402
-from plugins.module_utils.runner import MigrationRunner, RunnerSettings  # noqa: E402
+from plugins.module_utils.backup import backup, dump_restore, dump_tool  # noqa: E402
+from plugins.module_utils.core.connection import connect  # noqa: E402
+from plugins.module_utils.core.dialect import detect_server  # noqa: E402
+from plugins.module_utils.migrate.migration_files import load_migrations  # noqa: E402
+from plugins.module_utils.migrate.runner import MigrationRunner, RunnerSettings  # noqa: E402
 
 DATABASE = "askproai_db_sg_bench_backup"
 PIPE_TARGET = f"{DATABASE}_sg_pipe"

@@ -11,9 +11,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
-from plugins.module_utils import sandbox  # noqa: E402
-from plugins.module_utils.connection import ConnectionParams, connect  # noqa: E402
-from plugins.module_utils.sample_data import SampleScale  # noqa: E402
+from plugins.module_utils.sandbox import sandbox  # noqa: E402
+from plugins.module_utils.core.connection import ConnectionParams, connect  # noqa: E402
+from plugins.module_utils.sandbox.sample_data import SampleScale  # noqa: E402
 
 BASE_SCHEMA_SQL = os.path.join(REPO, "sql", "base_schema.sql")
 ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")

@@ -26,9 +26,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.common import ANSIBLE_PLAYBOOK, REPO, ansible_environment, build_production, size_mb, start_sandbox, timed  # noqa: E402
 
-from plugins.module_utils.connection import connect  # noqa: E402
-from plugins.module_utils.migration_files import load_migrations  # noqa: E402
-from plugins.module_utils.runner import MigrationRunner, RunnerSettings  # noqa: E402
+from plugins.module_utils.core.connection import connect  # noqa: E402
+from plugins.module_utils.migrate.migration_files import load_migrations  # noqa: E402
+from plugins.module_utils.migrate.runner import MigrationRunner, RunnerSettings  # noqa: E402
 
 DATABASE = "askproai_db_sg_bench_deploy"
 TARGET_SECONDS = 60.0

@@ -21,9 +21,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.common import ANSIBLE_PLAYBOOK, BASE_SCHEMA_SQL, REPO, ansible_environment, sandbox_config  # noqa: E402
 
-from plugins.module_utils import sandbox  # noqa: E402
-from plugins.module_utils.connection import connect  # noqa: E402
-from plugins.module_utils.sample_data import SampleScale  # noqa: E402
+from plugins.module_utils.sandbox import sandbox  # noqa: E402
+from plugins.module_utils.core.connection import connect  # noqa: E402
+from plugins.module_utils.sandbox.sample_data import SampleScale  # noqa: E402
 
 DATABASE = "askproai_db_sg_benchprod"
 

@@ -22,16 +22,16 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.common import BASE_SCHEMA_SQL, REPO, sandbox_config  # noqa: E402
 
-from plugins.module_utils import sandbox  # noqa: E402
-from plugins.module_utils.benchmark import run_benchmarks  # noqa: E402
-from plugins.module_utils.checks import CheckResult  # noqa: E402
-from plugins.module_utils.connection import connect  # noqa: E402
-from plugins.module_utils.dialect import detect_server  # noqa: E402
-from plugins.module_utils.errors import SchemagateError  # noqa: E402
-from plugins.module_utils.migration_files import load_migrations  # noqa: E402
-from plugins.module_utils.runner import MigrationRunner, RunnerSettings  # noqa: E402
-from plugins.module_utils.sample_data import ANCHOR, SampleScale, seed_base_data  # noqa: E402
-from plugins.module_utils.sql_script import split_statements  # noqa: E402
+from plugins.module_utils.sandbox import sandbox  # noqa: E402
+from plugins.module_utils.gate.benchmark import run_benchmarks  # noqa: E402
+from plugins.module_utils.core.checks import CheckResult  # noqa: E402
+from plugins.module_utils.core.connection import connect  # noqa: E402
+from plugins.module_utils.core.dialect import detect_server  # noqa: E402
+from plugins.module_utils.core.errors import SchemagateError  # noqa: E402
+from plugins.module_utils.migrate.migration_files import load_migrations  # noqa: E402
+from plugins.module_utils.migrate.runner import MigrationRunner, RunnerSettings  # noqa: E402
+from plugins.module_utils.sandbox.sample_data import ANCHOR, SampleScale, seed_base_data  # noqa: E402
+from plugins.module_utils.core.sql_script import split_statements  # noqa: E402
 
 BENCHMARK_FILE = os.path.join(REPO, "sql", "performance_benchmarks.sql")
 SCRATCH_PREFIX = "askproai_db_sg_bench_"

@@ -18,13 +18,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.common import BASE_SCHEMA_SQL, REPO, sandbox_config  # noqa: E402
 
-from plugins.module_utils import sandbox  # noqa: E402
-from plugins.module_utils.connection import connect  # noqa: E402
-from plugins.module_utils.dialect import detect_server  # noqa: E402
-from plugins.module_utils.migration_files import load_migrations  # noqa: E402
-from plugins.module_utils.rollback_safety import check_rollback_safety  # noqa: E402
-from plugins.module_utils.runner import RunnerSettings  # noqa: E402
-from plugins.module_utils.sql_script import split_statements  # noqa: E402
+from plugins.module_utils.sandbox import sandbox  # noqa: E402
+from plugins.module_utils.core.connection import connect  # noqa: E402
+from plugins.module_utils.core.dialect import detect_server  # noqa: E402
+from plugins.module_utils.migrate.migration_files import load_migrations  # noqa: E402
+from plugins.module_utils.gate.rollback_safety import check_rollback_safety  # noqa: E402
+from plugins.module_utils.migrate.runner import RunnerSettings  # noqa: E402
+from plugins.module_utils.core.sql_script import split_statements  # noqa: E402
 
 
 def main() -> int:

@@ -16,11 +16,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.common import BASE_SCHEMA_SQL, sandbox_config  # noqa: E402
 
-from plugins.module_utils import sandbox  # noqa: E402
-from plugins.module_utils.connection import connect  # noqa: E402
-from plugins.module_utils.dialect import detect_server  # noqa: E402
-from plugins.module_utils.sample_data import SampleScale, seed_base_data  # noqa: E402
-from plugins.module_utils.sql_script import split_statements  # noqa: E402
+from plugins.module_utils.sandbox import sandbox  # noqa: E402
+from plugins.module_utils.core.connection import connect  # noqa: E402
+from plugins.module_utils.core.dialect import detect_server  # noqa: E402
+from plugins.module_utils.sandbox.sample_data import SampleScale, seed_base_data  # noqa: E402
+from plugins.module_utils.core.sql_script import split_statements  # noqa: E402
 
 
 def main() -> int:

@@ -12,9 +12,9 @@ import sys
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from plugins.module_utils import sandbox  # noqa: E402
-from plugins.module_utils.errors import SchemagateError  # noqa: E402
-from plugins.module_utils.sample_data import SampleScale  # noqa: E402
+from plugins.module_utils.sandbox import sandbox  # noqa: E402
+from plugins.module_utils.core.errors import SchemagateError  # noqa: E402
+from plugins.module_utils.sandbox.sample_data import SampleScale  # noqa: E402
 
 USAGE = "usage: ./run sandbox start|stop|status|destroy|production [database]"
 

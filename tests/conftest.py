@@ -17,13 +17,14 @@ import yaml
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from plugins.module_utils import sandbox  # noqa: E402
-from plugins.module_utils.catalog import BOOKKEEPING_TABLES, read_tables  # noqa: E402
-from plugins.module_utils.connection import connect  # noqa: E402
-from plugins.module_utils.dialect import detect_server  # noqa: E402
-from plugins.module_utils.migration_files import load_migrations  # noqa: E402
-from plugins.module_utils.runner import MigrationRunner, RunnerSettings  # noqa: E402
-from plugins.module_utils.sql_script import split_statements  # noqa: E402
+from plugins.module_utils.sandbox import sandbox  # noqa: E402
+from plugins.module_utils.core.bookkeeping import BOOKKEEPING_TABLES  # noqa: E402
+from plugins.module_utils.core.catalog import read_tables  # noqa: E402
+from plugins.module_utils.core.connection import connect  # noqa: E402
+from plugins.module_utils.core.dialect import detect_server  # noqa: E402
+from plugins.module_utils.migrate.migration_files import load_migrations  # noqa: E402
+from plugins.module_utils.migrate.runner import MigrationRunner, RunnerSettings  # noqa: E402
+from plugins.module_utils.core.sql_script import split_statements  # noqa: E402
 
 MIGRATIONS_DIR = os.path.join(REPO, "migrations")
 BASE_SCHEMA_SQL = os.path.join(REPO, "sql", "base_schema.sql")
@@ -85,7 +86,7 @@ def database(admin) -> Iterator[str]:
 
 def create_production(admin) -> str:
     """A small production-like database: base tables with sample rows, nothing migrated yet."""
-    from plugins.module_utils.sample_data import SampleScale, seed_base_data
+    from plugins.module_utils.sandbox.sample_data import SampleScale, seed_base_data
 
     name = create_database(admin)
     with admin.cursor() as cur:

@@ -21,13 +21,14 @@ import pytest
 
 from conftest import REPO, create_database, drop_database
 
-from plugins.module_utils import backup, backup_files, deploy_lock, dump_restore, dump_tool, restore
-from plugins.module_utils.catalog import schema_fingerprint
-from plugins.module_utils.clone import create_scratch, drop_scratch, scratch_name
-from plugins.module_utils.connection import ConnectionParams, connect
-from plugins.module_utils.errors import SchemagateError
-from plugins.module_utils.sample_data import SampleScale, seed_base_data
-from plugins.module_utils.sandbox import read_option
+from plugins.module_utils.backup import backup, backup_files, dump_restore, dump_tool, restore
+from plugins.module_utils.deploy import deploy_lock
+from plugins.module_utils.core.catalog import schema_fingerprint
+from plugins.module_utils.core.scratch import create_scratch, drop_scratch, scratch_name
+from plugins.module_utils.core.connection import ConnectionParams, connect
+from plugins.module_utils.core.errors import SchemagateError
+from plugins.module_utils.sandbox.sample_data import SampleScale, seed_base_data
+from plugins.module_utils.sandbox.sandbox import read_option
 
 BIN = os.path.dirname(sys.executable)
 

@@ -5,11 +5,11 @@ import os
 
 import pytest
 
-from plugins.module_utils.catalog import fingerprint
-from plugins.module_utils.connection import ConnectionParams, connect
-from plugins.module_utils.errors import SchemagateError
-from plugins.module_utils.migration_files import load_migrations
-from plugins.module_utils.runner import RunnerSettings
+from plugins.module_utils.core.catalog import fingerprint
+from plugins.module_utils.core.connection import ConnectionParams, connect
+from plugins.module_utils.core.errors import SchemagateError
+from plugins.module_utils.migrate.migration_files import load_migrations
+from plugins.module_utils.migrate.runner import RunnerSettings
 
 
 def one_line(exc: SchemagateError) -> str:
@@ -108,7 +108,7 @@ def test_a_bad_migration_set_changes_nothing(database, runner_for, migrations_co
 
 
 def test_a_sandbox_on_a_busy_port_fails_at_once_naming_the_cause(sandbox_cfg, tmp_path):
-    from plugins.module_utils import sandbox
+    from plugins.module_utils.sandbox import sandbox
 
     clash = sandbox.SandboxConfig(root=str(tmp_path / "second"), port=sandbox_cfg.port)
     with pytest.raises(SchemagateError) as failure:
@@ -120,8 +120,9 @@ def test_a_sandbox_on_a_busy_port_fails_at_once_naming_the_cause(sandbox_cfg, tm
 
 
 def test_a_scratch_database_named_like_production_is_refused(admin, database):
-    from plugins.module_utils.clone import check_scratch_target, clone_schema, drop_scratch
-    from plugins.module_utils.dialect import detect_server
+    from plugins.module_utils.core.scratch import check_scratch_target, drop_scratch
+    from plugins.module_utils.gate.clone import clone_schema
+    from plugins.module_utils.core.dialect import detect_server
 
     for name in (database, database.upper()):
         with pytest.raises(SchemagateError, match="is the production database itself"):

@@ -12,7 +12,7 @@ import pytest
 from conftest import REPO
 
 from benchmarks.gate_queries import seed_phase_b
-from plugins.module_utils.benchmark import (
+from plugins.module_utils.gate.benchmark import (
     ExpectedIndex,
     load_benchmarks,
     percentile,
@@ -23,9 +23,9 @@ from plugins.module_utils.benchmark import (
     threshold_verdict,
     timing_figures,
 )
-from plugins.module_utils.dialect import ExplainLine, normalize_explain_row
-from plugins.module_utils.errors import SchemagateError
-from plugins.module_utils.sample_data import SampleScale, seed_base_data
+from plugins.module_utils.core.dialect import ExplainLine, normalize_explain_row
+from plugins.module_utils.core.errors import SchemagateError
+from plugins.module_utils.sandbox.sample_data import SampleScale, seed_base_data
 
 BENCHMARK_FILE = os.path.join(REPO, "sql", "performance_benchmarks.sql")
 # Ten companies, so that company-scoped indexes are selective as in production

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from plugins.module_utils import compression
+from plugins.module_utils.core import compression
 
 
 def _write_members(path: str, blocks: list, level: int) -> None:

@@ -12,7 +12,8 @@ from test_gate import FAST_GATE, edit, snapshot
 from test_locking import wait_for
 from test_playbooks import playbook, recap
 
-from plugins.module_utils.catalog import BOOKKEEPING_TABLES, diff_tables, schema_fingerprint
+from plugins.module_utils.core.bookkeeping import BOOKKEEPING_TABLES
+from plugins.module_utils.core.catalog import diff_tables, schema_fingerprint
 
 DEPLOY_VARS = {**FAST_GATE, "deploy_backup": False}
 
@@ -137,7 +138,7 @@ def test_check_mode_runs_the_gate_and_changes_nothing_on_production(admin, serve
 
 
 def test_a_second_deploy_waits_for_the_lock_then_fails_naming_the_holder(admin, server, production, tmp_path, connection_to):
-    from plugins.module_utils import deploy_lock
+    from plugins.module_utils.deploy import deploy_lock
 
     holder = connection_to(production)
     deploy_lock.acquire(holder, production, "other-run", "carol@release-box", ttl_seconds=600, wait_seconds=0)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from plugins.module_utils import deploy_lock
-from plugins.module_utils.errors import SchemagateError
+from plugins.module_utils.deploy import deploy_lock
+from plugins.module_utils.core.errors import SchemagateError
 
 
 def test_one_deploy_at_a_time_naming_the_holder(database, connection_to):

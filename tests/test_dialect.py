@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from plugins.module_utils.dialect import (
+from plugins.module_utils.core.dialect import (
     MARIADB,
     MYSQL,
     ExplainLine,

@@ -14,12 +14,13 @@ from conftest import BASE_SCHEMA_SQL, MIGRATIONS_DIR
 from test_deploy import BACKUP_FAULT_VARS, deploy_in_background, dump_connection, hold_first_table
 from test_locking import wait_for
 
-from plugins.module_utils import deploy_lock, sandbox
-from plugins.module_utils.connection import ConnectionParams, connect
-from plugins.module_utils.errors import SchemagateError
-from plugins.module_utils.migration_files import load_migrations
-from plugins.module_utils.runner import APPLIED, PARTIAL, PENDING, MigrationRunner, RunnerSettings
-from plugins.module_utils.sql_script import split_statements
+from plugins.module_utils.deploy import deploy_lock
+from plugins.module_utils.sandbox import sandbox
+from plugins.module_utils.core.connection import ConnectionParams, connect
+from plugins.module_utils.core.errors import SchemagateError
+from plugins.module_utils.migrate.migration_files import load_migrations
+from plugins.module_utils.migrate.runner import APPLIED, PARTIAL, PENDING, MigrationRunner, RunnerSettings
+from plugins.module_utils.core.sql_script import split_statements
 
 SLOW = "2025_10_02_000000_add_audit_tables"
 

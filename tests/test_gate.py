@@ -11,7 +11,7 @@ import pytest
 from conftest import MIGRATIONS_DIR, REPO, create_production, drop_database
 from test_playbooks import playbook
 
-from plugins.module_utils.catalog import fingerprint, read_tables
+from plugins.module_utils.core.catalog import fingerprint, read_tables
 
 # Smaller than the gate's defaults so the suite stays fast; the plans are still the real ones.
 FAST_GATE = {

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from plugins.module_utils.checks import failures
-from plugins.module_utils.errors import SchemagateError
-from plugins.module_utils.integrity import check_integrity
-from plugins.module_utils.sample_data import SampleScale, seed_base_data
+from plugins.module_utils.core.checks import failures
+from plugins.module_utils.core.errors import SchemagateError
+from plugins.module_utils.gate.integrity import check_integrity
+from plugins.module_utils.sandbox.sample_data import SampleScale, seed_base_data
 
 # Small but complete: three companies, so a foreign key has several parents to try.
 BASE_SCALE = SampleScale(companies=3, branches=6, staff=12, services=6, customers=60, appointments=120)

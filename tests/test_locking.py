@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from plugins.module_utils.errors import SchemagateError
-from plugins.module_utils.locks import advisory_lock, lock_name
-from plugins.module_utils.runner import MigrationFailed
+from plugins.module_utils.core.errors import SchemagateError
+from plugins.module_utils.migrate.locks import advisory_lock, lock_name
+from plugins.module_utils.migrate.runner import MigrationFailed
 
 
 def wait_for(predicate, attempts=600):

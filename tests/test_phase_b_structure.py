@@ -6,7 +6,7 @@ import shutil
 
 from conftest import MIGRATIONS_DIR, load_yaml
 
-from plugins.module_utils.catalog import diff_tables, fingerprint
+from plugins.module_utils.core.catalog import diff_tables, fingerprint
 
 PHASE_B = load_yaml("phase_b_schema.yaml")
 BASE = load_yaml("base_schema.yaml")

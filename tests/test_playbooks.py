@@ -11,8 +11,8 @@ import pytest
 
 from conftest import REPO, load_yaml
 
-from plugins.module_utils.catalog import diff_tables, fingerprint
-from plugins.module_utils.sandbox import read_option
+from plugins.module_utils.core.catalog import diff_tables, fingerprint
+from plugins.module_utils.sandbox.sandbox import read_option
 
 BIN = os.path.dirname(sys.executable)
 

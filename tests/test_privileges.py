@@ -10,7 +10,7 @@ import pytest
 from test_gate import FAST_GATE, snapshot
 from test_playbooks import playbook
 
-from plugins.module_utils.sandbox import scratch_pattern
+from plugins.module_utils.sandbox.sandbox import scratch_pattern
 
 
 @pytest.fixture

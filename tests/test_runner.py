@@ -5,9 +5,9 @@ import os
 
 import pytest
 
-from plugins.module_utils.catalog import fingerprint
-from plugins.module_utils.errors import SchemagateError
-from plugins.module_utils.runner import APPLIED, PARTIAL, PENDING, MigrationFailed
+from plugins.module_utils.core.catalog import fingerprint
+from plugins.module_utils.core.errors import SchemagateError
+from plugins.module_utils.migrate.runner import APPLIED, PARTIAL, PENDING, MigrationFailed
 
 FIRST, SECOND, THIRD, FOURTH, FIFTH, SIXTH = sorted(
     f[: -len(".up.sql")] for f in os.listdir(os.path.join(os.path.dirname(__file__), "..", "migrations"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from conftest import PRODUCTION_DB, create_database, drop_database
 
-from plugins.module_utils.sample_data import SampleScale, seed_base_data
+from plugins.module_utils.sandbox.sample_data import SampleScale, seed_base_data
 
 # Every reference the application relies on, as (child, column, parent): same company included.
 REFERENCES = [

@@ -14,9 +14,9 @@ import pytest
 
 from conftest import REPO, create_database, drop_database
 
-from plugins.module_utils.catalog import read_tables
-from plugins.module_utils.errors import SchemagateError
-from plugins.module_utils.schema_verify import generic_checks, parse_verify_sql, unindexed_foreign_keys, verify_schema
+from plugins.module_utils.core.catalog import read_tables
+from plugins.module_utils.core.errors import SchemagateError
+from plugins.module_utils.gate.schema_verify import generic_checks, parse_verify_sql, unindexed_foreign_keys, verify_schema
 
 EXPECTATIONS = os.path.join(REPO, "expectations", "phase_b.yaml")
 STRUCTURE = os.path.join(REPO, "expectations", "phase_b_schema.yaml")

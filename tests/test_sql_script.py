@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from plugins.module_utils.errors import SchemagateError
-from plugins.module_utils.sql_script import split_statements
+from plugins.module_utils.core.errors import SchemagateError
+from plugins.module_utils.core.sql_script import split_statements
 
 
 def sqls(text):

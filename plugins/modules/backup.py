@@ -195,11 +195,11 @@ server:
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.schemagate.mysql.plugins.module_utils.backup import preflight, take_backup, verify_backup
-from ansible_collections.schemagate.mysql.plugins.module_utils.backup_files import default_label, prune_backups, summary, validate_label
-from ansible_collections.schemagate.mysql.plugins.module_utils.clone import check_scratch_target
-from ansible_collections.schemagate.mysql.plugins.module_utils.connection import ConnectionParams
-from ansible_collections.schemagate.mysql.plugins.module_utils.module_glue import argument_spec, connection, run, server_facts
+from ansible_collections.schemagate.mysql.plugins.module_utils.backup.backup import preflight, take_backup, verify_backup
+from ansible_collections.schemagate.mysql.plugins.module_utils.backup.backup_files import default_label, prune_backups, summary, validate_label
+from ansible_collections.schemagate.mysql.plugins.module_utils.core.scratch import check_scratch_target
+from ansible_collections.schemagate.mysql.plugins.module_utils.core.connection import ConnectionParams
+from ansible_collections.schemagate.mysql.plugins.module_utils.core.module_glue import argument_spec, connection, run, server_facts
 
 
 def main():

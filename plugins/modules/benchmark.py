@@ -126,8 +126,8 @@ server:
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.schemagate.mysql.plugins.module_utils.benchmark import run_benchmarks
-from ansible_collections.schemagate.mysql.plugins.module_utils.module_glue import argument_spec, checks_result, connection, run
+from ansible_collections.schemagate.mysql.plugins.module_utils.gate.benchmark import run_benchmarks
+from ansible_collections.schemagate.mysql.plugins.module_utils.core.module_glue import argument_spec, checks_result, connection, run
 
 
 def main():

@@ -80,8 +80,9 @@ server:
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.schemagate.mysql.plugins.module_utils.clone import check_scratch_target, clone_schema, drop_scratch
-from ansible_collections.schemagate.mysql.plugins.module_utils.module_glue import argument_spec, connection, run, server_facts
+from ansible_collections.schemagate.mysql.plugins.module_utils.core.scratch import check_scratch_target, drop_scratch
+from ansible_collections.schemagate.mysql.plugins.module_utils.gate.clone import clone_schema
+from ansible_collections.schemagate.mysql.plugins.module_utils.core.module_glue import argument_spec, connection, run, server_facts
 
 
 def main():

@@ -70,9 +70,9 @@ paths:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.schemagate.mysql.plugins.module_utils.checks import CheckResult, failures, summary_line
-from ansible_collections.schemagate.mysql.plugins.module_utils.errors import SchemagateError
-from ansible_collections.schemagate.mysql.plugins.module_utils.report import write_report
+from ansible_collections.schemagate.mysql.plugins.module_utils.core.checks import CheckResult, failures, summary_line
+from ansible_collections.schemagate.mysql.plugins.module_utils.core.errors import SchemagateError
+from ansible_collections.schemagate.mysql.plugins.module_utils.gate.report import write_report
 
 
 def main():

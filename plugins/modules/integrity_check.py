@@ -124,8 +124,8 @@ server:
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.schemagate.mysql.plugins.module_utils.integrity import check_integrity
-from ansible_collections.schemagate.mysql.plugins.module_utils.module_glue import argument_spec, checks_result, connection, run
+from ansible_collections.schemagate.mysql.plugins.module_utils.gate.integrity import check_integrity
+from ansible_collections.schemagate.mysql.plugins.module_utils.core.module_glue import argument_spec, checks_result, connection, run
 
 
 def main():

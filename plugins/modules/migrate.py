@@ -163,9 +163,9 @@ created_objects:
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.schemagate.mysql.plugins.module_utils.migration_files import load_migrations
-from ansible_collections.schemagate.mysql.plugins.module_utils.module_glue import argument_spec, connection, run, server_facts
-from ansible_collections.schemagate.mysql.plugins.module_utils.runner import MigrationRunner, RunnerSettings
+from ansible_collections.schemagate.mysql.plugins.module_utils.migrate.migration_files import load_migrations
+from ansible_collections.schemagate.mysql.plugins.module_utils.core.module_glue import argument_spec, connection, run, server_facts
+from ansible_collections.schemagate.mysql.plugins.module_utils.migrate.runner import MigrationRunner, RunnerSettings
 
 
 def main():

@@ -164,10 +164,10 @@ server:
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.schemagate.mysql.plugins.module_utils.backup_files import default_label, latest_verified_manifest
-from ansible_collections.schemagate.mysql.plugins.module_utils.restore import restore_backup, restore_plan
-from ansible_collections.schemagate.mysql.plugins.module_utils.connection import ConnectionParams, validate_identifier
-from ansible_collections.schemagate.mysql.plugins.module_utils.module_glue import argument_spec, connection, run, server_facts
+from ansible_collections.schemagate.mysql.plugins.module_utils.backup.backup_files import default_label, latest_verified_manifest
+from ansible_collections.schemagate.mysql.plugins.module_utils.backup.restore import restore_backup, restore_plan
+from ansible_collections.schemagate.mysql.plugins.module_utils.core.connection import ConnectionParams, validate_identifier
+from ansible_collections.schemagate.mysql.plugins.module_utils.core.module_glue import argument_spec, connection, run, server_facts
 
 
 def main():

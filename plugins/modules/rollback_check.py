@@ -74,11 +74,11 @@ server:
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.schemagate.mysql.plugins.module_utils.clone import require_scratch
-from ansible_collections.schemagate.mysql.plugins.module_utils.migration_files import load_migrations
-from ansible_collections.schemagate.mysql.plugins.module_utils.module_glue import argument_spec, checks_result, connection, run
-from ansible_collections.schemagate.mysql.plugins.module_utils.rollback_safety import check_rollback_safety
-from ansible_collections.schemagate.mysql.plugins.module_utils.runner import RunnerSettings
+from ansible_collections.schemagate.mysql.plugins.module_utils.core.scratch import require_scratch
+from ansible_collections.schemagate.mysql.plugins.module_utils.migrate.migration_files import load_migrations
+from ansible_collections.schemagate.mysql.plugins.module_utils.core.module_glue import argument_spec, checks_result, connection, run
+from ansible_collections.schemagate.mysql.plugins.module_utils.gate.rollback_safety import check_rollback_safety
+from ansible_collections.schemagate.mysql.plugins.module_utils.migrate.runner import RunnerSettings
 
 
 def main():

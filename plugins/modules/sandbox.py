@@ -99,9 +99,9 @@ seeded:
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.schemagate.mysql.plugins.module_utils import sandbox
-from ansible_collections.schemagate.mysql.plugins.module_utils.module_glue import run
-from ansible_collections.schemagate.mysql.plugins.module_utils.sample_data import SampleScale
+from ansible_collections.schemagate.mysql.plugins.module_utils.sandbox import sandbox
+from ansible_collections.schemagate.mysql.plugins.module_utils.core.module_glue import run
+from ansible_collections.schemagate.mysql.plugins.module_utils.sandbox.sample_data import SampleScale
 
 
 def main():

@@ -103,8 +103,9 @@ server:
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.schemagate.mysql.plugins.module_utils.catalog import BOOKKEEPING_TABLES, diff_tables, schema_fingerprint, table_checksums
-from ansible_collections.schemagate.mysql.plugins.module_utils.module_glue import argument_spec, connection, run, server_facts
+from ansible_collections.schemagate.mysql.plugins.module_utils.core.bookkeeping import BOOKKEEPING_TABLES
+from ansible_collections.schemagate.mysql.plugins.module_utils.core.catalog import diff_tables, schema_fingerprint, table_checksums
+from ansible_collections.schemagate.mysql.plugins.module_utils.core.module_glue import argument_spec, connection, run, server_facts
 
 
 def main():

@@ -106,8 +106,8 @@ server:
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.schemagate.mysql.plugins.module_utils.module_glue import argument_spec, checks_result, connection, run
-from ansible_collections.schemagate.mysql.plugins.module_utils.schema_verify import verify_schema
+from ansible_collections.schemagate.mysql.plugins.module_utils.core.module_glue import argument_spec, checks_result, connection, run
+from ansible_collections.schemagate.mysql.plugins.module_utils.gate.schema_verify import verify_schema
 
 
 def main():

@@ -77,10 +77,10 @@ server:
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.schemagate.mysql.plugins.module_utils.catalog import BOOKKEEPING_TABLES
-from ansible_collections.schemagate.mysql.plugins.module_utils.clone import require_scratch
-from ansible_collections.schemagate.mysql.plugins.module_utils.module_glue import argument_spec, connection, run, server_facts
-from ansible_collections.schemagate.mysql.plugins.module_utils.seeder import SeedPlan, seed_database
+from ansible_collections.schemagate.mysql.plugins.module_utils.core.bookkeeping import BOOKKEEPING_TABLES
+from ansible_collections.schemagate.mysql.plugins.module_utils.core.scratch import require_scratch
+from ansible_collections.schemagate.mysql.plugins.module_utils.core.module_glue import argument_spec, connection, run, server_facts
+from ansible_collections.schemagate.mysql.plugins.module_utils.gate.seeder import SeedPlan, seed_database
 
 
 def main():

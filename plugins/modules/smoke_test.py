@@ -83,8 +83,8 @@ server:
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.schemagate.mysql.plugins.module_utils.module_glue import argument_spec, checks_result, connection, run
-from ansible_collections.schemagate.mysql.plugins.module_utils.smoke import scan_error_log, smoke_test
+from ansible_collections.schemagate.mysql.plugins.module_utils.core.module_glue import argument_spec, checks_result, connection, run
+from ansible_collections.schemagate.mysql.plugins.module_utils.deploy.smoke import scan_error_log, smoke_test
 
 
 def main():

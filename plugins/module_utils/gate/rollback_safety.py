@@ -11,13 +11,14 @@ from __future__ import annotations
 import time
 from typing import Any, Dict, List, Sequence
 
-from .catalog import BOOKKEEPING_TABLES, Tables, diff_tables, fingerprint, read_tables, table_checksums
-from .checks import CheckResult
-from .dialect import ServerInfo
-from .errors import SchemagateError
+from ..core.bookkeeping import BOOKKEEPING_TABLES
+from ..core.catalog import Tables, diff_tables, fingerprint, read_tables, table_checksums
+from ..core.checks import CheckResult
+from ..core.dialect import ServerInfo
+from ..core.errors import SchemagateError
+from ..migrate.migration_files import Migration
+from ..migrate.runner import MigrationRunner, RunnerSettings
 from .integrity import check_integrity
-from .migration_files import Migration
-from .runner import MigrationRunner, RunnerSettings
 from .seeder import SeedPlan, seed_database
 
 GROUP = "rollback"

@@ -28,6 +28,13 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
+from ..core.bookkeeping import MARKER_TABLE
+from ..core.catalog import diff_tables, fingerprint, schema_fingerprint
+from ..core.compression import compressor_name, gzip_member
+from ..core.connection import ConnectionParams, MySQLError, connect, error_text, quote_identifier, quote_name
+from ..core.dialect import ServerInfo
+from ..core.errors import SchemagateError
+from ..core.scratch import check_scratch_target, create_scratch, drop_scratch, scratch_name
 from .backup_files import (
     MANIFEST_FORMAT,
     backup_paths,
@@ -40,14 +47,15 @@ from .backup_files import (
     validate_label,
     write_private_json,
 )
-from .catalog import diff_tables, fingerprint, schema_fingerprint
-from .clone import MARKER_TABLE, check_scratch_target, create_scratch, drop_scratch, scratch_name
-from .compression import compressor_name, gzip_member
-from .connection import ConnectionParams, MySQLError, connect, error_text, quote_identifier, quote_name
-from .dialect import ServerInfo
 from .dump_restore import RESTORE_WORKERS, restore_dump
-from .dump_tool import DUMP_OPTIONS, client_environment, dump_command, find_dump_tool, tool_version, write_client_option_file
-from .errors import SchemagateError
+from .dump_tool import (
+    DUMP_OPTIONS,
+    client_environment,
+    dump_command,
+    find_dump_tool,
+    tool_version,
+    write_client_option_file,
+)
 
 
 MIGRATION_TABLES = ("migrations", "schemagate_migrations")

@@ -9,14 +9,14 @@ from __future__ import annotations
 import time
 from typing import Any, Dict, List, Optional, Tuple
 
+from ..core.bookkeeping import LOCK_TABLE, MARKER_TABLE
+from ..core.connection import ConnectionParams, MySQLError, connect, error_text, quote_identifier, quote_name
+from ..core.dialect import ServerInfo
+from ..core.errors import SchemagateError
+from ..core.scratch import create_scratch, drop_scratch, scratch_name
 from .backup import base_tables, compare, read_schema, restore_and_compare, table_figures
 from .backup_files import check_backup_file, load_manifest
-from .clone import MARKER_TABLE, create_scratch, drop_scratch, scratch_name
-from .connection import ConnectionParams, MySQLError, connect, error_text, quote_identifier, quote_name
-from .deploy_lock import LOCK_TABLE
-from .dialect import ServerInfo
 from .dump_restore import RESTORE_WORKERS, without_definer
-from .errors import SchemagateError
 
 
 # How long the swap of an emergency restore waits for metadata locks held by the application.

@@ -9,11 +9,11 @@ from __future__ import annotations
 import time
 from typing import Any, Dict, Iterable, List, Sequence, Set
 
-from .checks import CheckResult
-from .connection import MySQLError, error_text
-from .dialect import ServerInfo
-from .migration_files import Migration
-from .runner import APPLIED, MISSING_FILE, PARTIAL, MigrationRunner, RunnerSettings
+from ..core.checks import CheckResult
+from ..core.connection import MySQLError, error_text
+from ..core.dialect import ServerInfo
+from ..migrate.migration_files import Migration
+from ..migrate.runner import APPLIED, MISSING_FILE, MigrationRunner, PARTIAL, RunnerSettings
 
 GROUP = "preflight"
 

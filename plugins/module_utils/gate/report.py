@@ -11,8 +11,8 @@ import time
 from typing import Any, Dict, List, Mapping, Sequence
 from xml.sax.saxutils import escape, quoteattr
 
-from .checks import CheckResult, failures, summary_line
-from .errors import SchemagateError
+from ..core.checks import CheckResult, failures, summary_line
+from ..core.errors import SchemagateError
 
 GROUP_ORDER = ("preflight", "clone", "seed", "migrate", "verify", "integrity", "benchmark", "rollback", "cleanup")
 

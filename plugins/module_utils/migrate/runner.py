@@ -12,11 +12,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
-from .connection import MySQLError, error_code, error_text, quote_identifier, validate_identifier
-from .errors import SchemagateError
+from ..core.connection import MySQLError, error_code, error_text, quote_identifier, validate_identifier
+from ..core.errors import SchemagateError
+from ..core.sql_script import Statement
 from .locks import advisory_lock, describe_open_transactions
 from .migration_files import Migration
-from .sql_script import Statement
 
 APPLIED = "applied"
 PENDING = "pending"

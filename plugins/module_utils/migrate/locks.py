@@ -9,8 +9,8 @@ import hashlib
 from contextlib import contextmanager
 from typing import Any, Iterator, List
 
-from .connection import MySQLError, error_text
-from .errors import SchemagateError
+from ..core.connection import MySQLError, error_text
+from ..core.errors import SchemagateError
 
 _MAX_LOCK_NAME = 64
 

@@ -24,11 +24,11 @@ import time
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
-from .checks import CheckResult
-from .connection import MySQLError, error_text, quote_identifier, validate_identifier
-from .dialect import ExplainLine, ServerInfo, normalize_explain_row
-from .errors import SchemagateError
-from .sql_script import Statement, split_statements
+from ..core.checks import CheckResult
+from ..core.connection import MySQLError, error_text, quote_identifier, validate_identifier
+from ..core.dialect import ExplainLine, ServerInfo, normalize_explain_row
+from ..core.errors import SchemagateError
+from ..core.sql_script import Statement, split_statements
 
 GROUP = "benchmark"
 KNOWN_KEYS = ("benchmark", "description", "threshold_ms", "uses_index", "params", "advisory")

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from typing import Any, Callable, Dict, Iterator, Optional, Sequence, Tuple
 
 from .checks import CheckResult, failures, summary_line
-from .connection import CONNECTION_ARGUMENT_SPEC, PYMYSQL_MISSING, ConnectionParams, connect
+from .connection import CONNECTION_ARGUMENT_SPEC, ConnectionParams, PYMYSQL_MISSING, connect
 from .dialect import ServerInfo, detect_server
 from .errors import SchemagateError
 

@@ -15,11 +15,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Set
 
-from .catalog import Table, read_tables
-from .connection import MySQLError, error_text, quote_identifier
-from .dialect import ServerInfo
-from .errors import SchemagateError
-from .sample_data import numbers_source
+from ..core.catalog import Table, read_tables
+from ..core.connection import MySQLError, error_text, quote_identifier
+from ..core.dialect import ServerInfo
+from ..core.errors import SchemagateError
+from ..core.numbers import numbers_source
 
 _TWO_32 = 4294967296
 _ENUM = re.compile(r"^(enum|set)\((.*)\)$")

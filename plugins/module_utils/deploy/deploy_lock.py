@@ -12,10 +12,10 @@ from __future__ import annotations
 import time
 from typing import Any, Dict, Optional
 
-from .connection import MySQLError, error_code, quote_identifier
-from .errors import SchemagateError
+from ..core.bookkeeping import LOCK_TABLE
+from ..core.connection import MySQLError, error_code, quote_identifier
+from ..core.errors import SchemagateError
 
-LOCK_TABLE = "schemagate_deploy_lock"
 _DUPLICATE_KEY = 1062
 
 

@@ -10,9 +10,9 @@ import shutil
 import subprocess
 from typing import Any, Dict, List
 
-from .connection import ConnectionParams, validate_identifier
-from .dialect import ServerInfo
-from .errors import SchemagateError
+from ..core.connection import ConnectionParams, validate_identifier
+from ..core.dialect import ServerInfo
+from ..core.errors import SchemagateError
 
 
 DUMP_OPTIONS = (

@@ -12,14 +12,9 @@ import hashlib
 import json
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
+from .bookkeeping import BOOKKEEPING_TABLES
 from .connection import quote_identifier, validate_identifier
-from .dialect import (
-    ServerInfo,
-    normalize_column_type,
-    normalize_default,
-    normalize_extra,
-    normalize_fk_rule,
-)
+from .dialect import ServerInfo, normalize_column_type, normalize_default, normalize_extra, normalize_fk_rule
 
 Table = Dict[str, Any]
 Tables = Dict[str, Table]
@@ -203,10 +198,6 @@ def read_routines(conn: Any, database: str) -> Dict[str, Dict[str, str]]:
             f"{kind.lower()} {name}": " ".join((body or "").split()) for name, kind, body in cur.fetchall()
         }
     return objects
-
-
-# Tables that describe a run, not the application: left out of application fingerprints.
-BOOKKEEPING_TABLES = ("migrations", "schemagate_migrations", "schemagate_scratch", "schemagate_deploy_lock")
 
 
 def schema_fingerprint(

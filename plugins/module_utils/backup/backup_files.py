@@ -16,8 +16,8 @@ import tempfile
 from decimal import Decimal
 from typing import Any, Dict, List, Sequence, Tuple
 
-from .connection import validate_identifier
-from .errors import SchemagateError
+from ..core.connection import validate_identifier
+from ..core.errors import SchemagateError
 
 
 MANIFEST_FORMAT = 1

@@ -11,11 +11,12 @@ import re
 import time
 from typing import Any, List, Optional, Sequence
 
-from .catalog import BOOKKEEPING_TABLES, diff_tables, schema_fingerprint
-from .checks import CheckResult
-from .connection import MySQLError, error_text, quote_identifier
-from .dialect import ServerInfo
-from .schema_verify import load_expectations
+from ..core.bookkeeping import BOOKKEEPING_TABLES
+from ..core.catalog import diff_tables, schema_fingerprint
+from ..core.checks import CheckResult
+from ..core.connection import MySQLError, error_text, quote_identifier
+from ..core.dialect import ServerInfo
+from ..core.expectations import load_expectations
 
 GROUP = "smoke"
 _LOG_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2} [ \d]\d:\d{2}:\d{2})")

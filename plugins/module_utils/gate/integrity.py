@@ -30,11 +30,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
-from .catalog import read_tables
-from .checks import CheckResult
-from .connection import MySQLError, error_code, error_text, quote_identifier, validate_identifier
-from .dialect import ServerInfo
-from .errors import SchemagateError
+from ..core.catalog import read_tables
+from ..core.checks import CheckResult
+from ..core.connection import MySQLError, error_code, error_text, quote_identifier, validate_identifier
+from ..core.dialect import ServerInfo
+from ..core.errors import SchemagateError
 
 GROUP = "integrity"
 

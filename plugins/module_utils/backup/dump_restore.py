@@ -13,11 +13,12 @@ import threading
 import time
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
-from .clone import MARKER_TABLE, check_scratch_target
-from .compression import READ_ERRORS, open_gzip
-from .connection import ConnectionParams, MySQLError, connect, error_text, quote_name
-from .errors import SchemagateError
-from .sql_script import split_statements
+from ..core.bookkeeping import MARKER_TABLE
+from ..core.compression import READ_ERRORS, open_gzip
+from ..core.connection import ConnectionParams, MySQLError, connect, error_text, quote_name
+from ..core.errors import SchemagateError
+from ..core.scratch import check_scratch_target
+from ..core.sql_script import split_statements
 
 
 RESTORE_WORKERS = 2

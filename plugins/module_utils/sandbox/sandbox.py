@@ -19,10 +19,10 @@ import time
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
-from .connection import ConnectionParams, MySQLError, connect, error_text, quote_identifier
-from .errors import SchemagateError
+from ..core.connection import ConnectionParams, MySQLError, connect, error_text, quote_identifier
+from ..core.errors import SchemagateError
+from ..core.sql_script import split_statements
 from .sample_data import SampleScale, seed_base_data
-from .sql_script import split_statements
 
 SERVER_BINARIES = ("mariadbd", "mysqld")
 SBIN_DIRS = ("/usr/sbin", "/usr/local/sbin", "/usr/libexec")

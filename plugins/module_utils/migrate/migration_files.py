@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Dict, List, Tuple
 
-from .errors import SchemagateError
-from .sql_script import Statement, split_statements
+from ..core.errors import SchemagateError
+from ..core.sql_script import Statement, split_statements
 
 _NAME = re.compile(r"^(?P<version>\d{4}_\d{2}_\d{2}_\d{6})_(?P<slug>[a-z0-9_]+)$")
 _FILE = re.compile(r"^(?P<name>.+)\.(?P<direction>up|down)\.sql$")
