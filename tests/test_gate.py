@@ -67,7 +67,7 @@ def edit(directory, name, direction, old, new):
 
 
 def failed_checks(report):
-    return {f"{c['group']} / {c['name']}": c for c in report["checks"] if not c["passed"]}
+    return {f"{c['group']} / {c['name']}": c for c in report["checks"] if c["blocking"]}
 
 
 def test_the_phase_b_set_passes_and_production_is_untouched(admin, server, production, tmp_path):
@@ -77,7 +77,8 @@ def test_the_phase_b_set_passes_and_production_is_untouched(admin, server, produ
     assert "GATE PASSED" in flat
     assert report["passed"] and not failed_checks(report)
     groups = {c["group"] for c in report["checks"]}
-    assert groups == {"preflight", "clone", "seed", "migrate", "verify", "integrity", "benchmark", "rollback"}
+    assert groups == {"preflight", "rehearsal", "seed", "migrate", "verify", "integrity", "benchmark", "rollback"}
+    assert all(c["code"] for c in report["checks"])
     assert snapshot(admin, server, production) == before
     assert leftover_scratch(admin, production) == []
     run_dir = os.path.dirname(sorted((tmp_path / "reports").glob("*/gate.json"))[-1])

@@ -120,9 +120,9 @@ def test_every_check_passes_on_the_phase_b_tables(seeded, database, server):
     assert {r.group for r in results} == {"integrity"}
     named = by_name(results)
     # One rule proof and one orphan count per foreign key (Phase B plus branches -> companies), one proof per unique key.
-    assert sum(name.startswith("fk ") for name in named) == PHASE_B_FKS + 1
-    assert sum(name.startswith("orphans ") for name in named) == PHASE_B_FKS + 1
-    assert {name for name in named if name.startswith("unique ")} == {
+    assert sum(r.code == "IN101" for r in results) == PHASE_B_FKS + 1
+    assert sum(r.code == "IN102" for r in results) == PHASE_B_FKS + 1
+    assert {r.name for r in results if r.code == "IN103"} == {
         "unique branches.branches_company_id_slug_unique",
         "unique notification_configurations.notif_config_unique_constraint",
         "unique appointment_modification_stats.unique_customer_stat_period",
@@ -225,7 +225,7 @@ def test_a_dropped_unique_index_is_no_longer_listed_and_the_others_still_pass(se
     execute(seeded, "ALTER TABLE notification_configurations DROP INDEX notif_config_unique_constraint")
     results = check_integrity(seeded, server, database)
     assert failures(results) == []
-    uniques = {r.name for r in results if r.name.startswith("unique ")}
+    uniques = {r.name for r in results if r.code == "IN103"}
     assert uniques == {
         "unique branches.branches_company_id_slug_unique",
         "unique appointment_modification_stats.unique_customer_stat_period",

@@ -240,7 +240,7 @@ GOOD_EXPECTATIONS = read_text(EXPECTATIONS)
     "text, expected",
     [
         ("structure: phase_b_schema.yaml\ntables: [oops\n", r"expectations\.yaml: line 3: invalid YAML .*fix the syntax"),
-        ("- a list\n", r"expectations\.yaml: must be a mapping with the keys structure, tenant, tables, found a list"),
+        ("- a list\n", r"expectations\.yaml: must be a mapping with the keys structure, tenant, tables, waivers, found a list"),
         (GOOD_EXPECTATIONS.replace("structure:", "structur:"), r"expectations\.yaml: structur: unknown key; use one of structure, tenant, tables"),
         (GOOD_EXPECTATIONS.replace("\ntables:", "\nrules:"), r"expectations\.yaml: rules: unknown key"),
         ("structure: phase_b_schema.yaml\n", r"expectations\.yaml: tables: missing; add it"),

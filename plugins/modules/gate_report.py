@@ -10,7 +10,8 @@ module: gate_report
 short_description: Write a gate run's report (gate.json, junit.xml, summary.md)
 version_added: "0.1.0"
 description:
-  - Collects the check results of a gate run and writes C(gate.json) (every check, figure and difference),
+  - Collects the check results of a gate run, turns the rehearsal copy, seed and migrate steps into checks
+    (O(steps)), applies the waivers of O(expectations_file), and writes C(gate.json) (every check, figure and difference),
     C(junit.xml) (one testcase per check, for CI systems) and C(summary.md) (a pass/fail table and the benchmark
     table against thresholds) into O(report_dir), each with mode 0600.
   - Does not connect to any database. Always reports C(changed=false), since the report is an artifact of the
@@ -26,10 +27,25 @@ options:
     type: dict
     required: true
   checks:
-    description: Check results (dicts with group, name, passed, message, details, figures, seconds, warning).
+    description:
+      - Check results returned by the checking modules (dicts with code, name, passed, message, details, figures,
+        seconds, warning, subject). Every code must be registered (see the README's check list).
     type: list
     elements: dict
     required: true
+  steps:
+    description:
+      - Registered results of the steps that are not checks themselves, turned into checks here.
+      - V(copy) the loop results of M(schemagate.mysql.clone), V(seed) the results of M(schemagate.mysql.seed)
+        before and after migrating, V(migrate) the result of M(schemagate.mysql.migrate) on the rehearsal copy,
+        V(error) why the gate stopped early (empty when it did not).
+    type: dict
+    default: {}
+  expectations_file:
+    description:
+      - The expectations file whose C(waivers) (C(code), C(object), C(reason)) turn covered failures into
+        reported ones. Every waiver is listed in the report, with what it covered.
+    type: path
 attributes:
   check_mode:
     description: Can run in check mode and return changed status prediction without modifying target.
@@ -50,7 +66,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 passed:
-  description: Whether every check passed.
+  description: Whether no check failed that blocks (failures reported as warnings and waived failures do not).
   returned: always
   type: bool
 summary:
@@ -58,7 +74,17 @@ summary:
   returned: always
   type: str
 failed_checks:
-  description: "C(group / name: message) of every failed check."
+  description: "C(code group / name: message) of every blocking failure."
+  returned: always
+  type: list
+  elements: str
+waived_checks:
+  description: "C(code name: reason) of every failure a waiver covered."
+  returned: always
+  type: list
+  elements: str
+stale_waivers:
+  description: Waivers that covered no failure (the check passes now; remove them).
   returned: always
   type: list
   elements: str
@@ -70,9 +96,11 @@ paths:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.schemagate.mysql.plugins.module_utils.core.checks import CheckResult, failures, summary_line
+from ansible_collections.schemagate.mysql.plugins.module_utils.core.checks import CheckResult, apply_waivers, failures, summary_line
 from ansible_collections.schemagate.mysql.plugins.module_utils.core.errors import SchemagateError
+from ansible_collections.schemagate.mysql.plugins.module_utils.core.expectations import load_expectations
 from ansible_collections.schemagate.mysql.plugins.module_utils.gate.report import write_report
+from ansible_collections.schemagate.mysql.plugins.module_utils.gate.step_checks import step_checks
 
 
 def main():
@@ -81,15 +109,19 @@ def main():
             report_dir=dict(type='path', required=True),
             run=dict(type='dict', required=True),
             checks=dict(type='list', elements='dict', required=True),
+            steps=dict(type='dict', default={}),
+            expectations_file=dict(type='path'),
         ),
         supports_check_mode=True,
     )
     try:
-        results = [CheckResult.from_dict(c) for c in module.params['checks']]
+        results = step_checks(module.params['steps']) + [CheckResult.from_dict(c) for c in module.params['checks']]
     except (KeyError, TypeError, ValueError) as exc:
-        module.fail_json(msg=f"checks must be check results (group, name, passed...): {exc}")
+        module.fail_json(msg=f"checks must be check results (code, name, passed...): {exc}")
     try:
-        paths = write_report(module.params['report_dir'], module.params['run'], results)
+        waivers = load_expectations(module.params['expectations_file']).waivers if module.params['expectations_file'] else []
+        stale = apply_waivers(results, waivers)
+        paths = write_report(module.params['report_dir'], module.params['run'], results, waivers)
     except SchemagateError as exc:
         module.fail_json(msg=exc.message)
     # The report is an artifact of the run, not managed state: writing it changes nothing.
@@ -97,7 +129,9 @@ def main():
         changed=False,
         passed=not failures(results),
         summary=summary_line(results),
-        failed_checks=[f"{r.group} / {r.name}: {r.message}" for r in failures(results)],
+        failed_checks=[f"{r.code} {r.group} / {r.name}: {r.message}" for r in failures(results)],
+        waived_checks=[f"{r.code} {r.name}: {r.waived}" for r in results if r.verdict == "waived"],
+        stale_waivers=[f"{w.code} {w.subject}: {w.reason}" for w in stale],
         paths=paths,
     )
 

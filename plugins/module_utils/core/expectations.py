@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
 from .catalog import Tables
+from .checks import Waiver, parse_waivers
 from .dialect import normalize_fk_rule
 from .errors import SchemagateError
 
@@ -55,9 +56,10 @@ class Expectations:
     structure: Tables
     tenant: Optional[ForeignKeyRule]
     tables: Dict[str, TableRules]
+    waivers: List[Waiver] = field(default_factory=list)
 
 
-_TOP_KEYS = ("structure", "tenant", "tables")
+_TOP_KEYS = ("structure", "tenant", "tables", "waivers")
 _TABLE_KEYS = ("foreign_keys", "unique", "indexes", "enums", "json", "soft_delete", "polymorphic")
 
 
@@ -161,7 +163,13 @@ def load_expectations(path: str) -> Expectations:
         tables[table] = _table_rules(path, table, spec)
     if not tables:
         raise _bad(path, "tables", "is empty; name at least one table")
-    return Expectations(path=path, structure_path=structure_path, structure=structure, tenant=tenant, tables=tables)
+    waivers = data.get("waivers") or []
+    if not isinstance(waivers, list):
+        raise _bad(path, "waivers", f"must be a list of {{code, object, reason}}, found {_yaml_type(waivers)}")
+    return Expectations(
+        path=path, structure_path=structure_path, structure=structure, tenant=tenant, tables=tables,
+        waivers=parse_waivers(waivers, path),
+    )
 
 
 def _table_rules(path: str, table: str, spec: Any) -> TableRules:

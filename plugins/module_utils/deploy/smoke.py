@@ -18,7 +18,6 @@ from ..core.connection import MySQLError, error_text, quote_identifier
 from ..core.dialect import ServerInfo
 from ..core.expectations import load_expectations
 
-GROUP = "smoke"
 _LOG_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2} [ \d]\d:\d{2}:\d{2})")
 
 
@@ -39,14 +38,14 @@ def smoke_test(
     results: List[CheckResult] = []
     if absent:
         results.append(CheckResult(
-            GROUP, "rolled-back tables are gone", not present,
+            "SM105", "rolled-back tables are gone", not present,
             f"none of the {len(expected)} tables remain" if not present else f"{len(present)} of {len(expected)} tables remain",
             [f"table {t} still exists" for t in present],
         ))
     else:
         missing = [t for t in expected if t not in tables]
         results.append(CheckResult(
-            GROUP, "expected tables exist", not missing,
+            "SM101", "expected tables exist", not missing,
             f"all {len(expected)} tables exist" if not missing else f"{len(missing)} of {len(expected)} tables missing",
             [f"table {t} is missing" for t in missing],
         ))
@@ -56,7 +55,7 @@ def smoke_test(
         ]
         fk_count = sum(len(expectations.structure[t]["foreign_keys"]) for t in present)
         results.append(CheckResult(
-            GROUP, "foreign keys in place", not fk_lines,
+            "SM102", "foreign keys in place", not fk_lines,
             f"{fk_count} foreign keys with their ON DELETE rules" if not fk_lines else "foreign keys differ from the expectations",
             fk_lines,
         ))
@@ -64,7 +63,7 @@ def smoke_test(
     if expected_fingerprint:
         matches = found["fingerprint"] == expected_fingerprint
         results.append(CheckResult(
-            GROUP, "schema equals the expected fingerprint", matches,
+            "SM104", "schema equals the expected fingerprint", matches,
             f"fingerprint {found['fingerprint'][:12]} as expected" if matches
             else f"fingerprint {found['fingerprint'][:12]} differs from the expected {expected_fingerprint[:12]}: schema drifted",
             figures={"fingerprint": found["fingerprint"], "expected": expected_fingerprint},
@@ -81,10 +80,10 @@ def _quick_queries(conn: Any, database: str, tables: Sequence[str]) -> List[Chec
                 cur.execute(f"SELECT * FROM {quote_identifier(database)}.{quote_identifier(table)} LIMIT 1")
                 cur.fetchall()
             except MySQLError as exc:
-                results.append(CheckResult(GROUP, f"query {table}", False, f"SELECT on {table} failed: {error_text(exc)}"))
+                results.append(CheckResult("SM103", f"query {table}", False, f"SELECT on {table} failed: {error_text(exc)}", subject=table))
                 continue
             ms = (time.perf_counter() - started) * 1000
-            results.append(CheckResult(GROUP, f"query {table}", True, f"SELECT ... LIMIT 1 in {ms:.1f} ms", figures={"ms": round(ms, 2)}))
+            results.append(CheckResult("SM103", f"query {table}", True, f"SELECT ... LIMIT 1 in {ms:.1f} ms", figures={"ms": round(ms, 2)}, subject=table))
     return results
 
 
@@ -95,14 +94,14 @@ def scan_error_log(path: str, since: str) -> CheckResult:
         with open(path, encoding="utf-8", errors="replace") as handle:
             lines = handle.readlines()
     except OSError as exc:
-        return CheckResult(GROUP, name, True, f"error log not readable ({exc.strerror}); not scanned", warning=f"could not read {path}")
+        return CheckResult("SM106", name, True, f"error log not readable ({exc.strerror}); not scanned", warning=f"could not read {path}")
     errors = []
     for line in lines:
         stamp = _LOG_TIME.match(line)
         if stamp and stamp.group(1).replace("  ", " 0") >= since and "[ERROR]" in line:
             errors.append(line.strip())
     return CheckResult(
-        GROUP, name, not errors,
+        "SM106", name, not errors,
         f"no [ERROR] line in {path} since {since}" if not errors else f"{len(errors)} [ERROR] lines in {path} since {since}",
         errors[-20:],
     )

@@ -24,13 +24,13 @@ import time
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
+from ..core.check_registry import Severity
 from ..core.checks import CheckResult
 from ..core.connection import MySQLError, error_text, quote_identifier, validate_identifier
 from ..core.dialect import ExplainLine, ServerInfo, normalize_explain_row
 from ..core.errors import SchemagateError
 from ..core.sql_script import Statement, split_statements
 
-GROUP = "benchmark"
 KNOWN_KEYS = ("benchmark", "description", "threshold_ms", "uses_index", "params", "advisory")
 REQUIRED_KEYS = ("benchmark", "description", "threshold_ms", "uses_index")
 
@@ -435,7 +435,7 @@ def _run_one(
         "line": bench.line,
         "analyzed_tables": [t for t in analyzed if t in set(aliases.values()) | {e.table for e in bench.expected}],
     }
-    result = CheckResult(group=GROUP, name=bench.name, passed=False, figures=figures)
+    result = CheckResult("BM101", bench.name, False, figures=figures, subject=bench.name)
     cur.execute("START TRANSACTION READ ONLY")
     try:
         params = _resolve_params(cur, bench)
@@ -481,7 +481,7 @@ def _run_one(
     figures["advisory"] = bool(bench.advisory)
     if problems and bench.advisory:
         # A known, documented weakness: shown on every run, blocking no deploy.
-        result.passed = True
+        result.severity = Severity.WARN
         result.message = "advisory only: " + "; ".join(problems)
         result.warning = f"{'; '.join(problems)} (advisory: {bench.advisory})"
     elif problems:
@@ -495,7 +495,8 @@ def _run_one(
     if concerns and not result.warning:
         result.warning = "; ".join(concerns)
     if not rows:
-        result.warning = "the query returned no rows, so it measured an empty lookup; check its params against the seeded data"
+        empty = "the query returned no rows, so it measured an empty lookup; check its params against the seeded data"
+        result.warning = f"{result.warning}; {empty}" if result.warning else empty
     return result
 
 

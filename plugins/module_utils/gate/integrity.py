@@ -36,7 +36,6 @@ from ..core.connection import MySQLError, error_code, error_text, quote_identifi
 from ..core.dialect import ServerInfo
 from ..core.errors import SchemagateError
 
-GROUP = "integrity"
 
 # Server error codes the probes expect or must tell apart.
 ER_DUP_ENTRY = 1062
@@ -126,11 +125,11 @@ def check_integrity(
     with conn.cursor() as cur, _probe_session(cur, lock_wait_seconds):
         deletes = _ParentDeletes(cur, database, foreign_keys)
         for fk in foreign_keys:
-            results.append(_run(f"fk {fk.label} ON DELETE {fk.on_delete}", lambda r, k=fk: _prove_fk_rule(cur, database, k, deletes, r)))
+            results.append(_run("IN101", f"fk {fk.label} ON DELETE {fk.on_delete}", fk.label, lambda r, k=fk: _prove_fk_rule(cur, database, k, deletes, r)))
         for fk in foreign_keys:
-            results.append(_run(f"orphans {fk.label}", lambda r, k=fk: _count_orphans(cur, database, k, r)))
+            results.append(_run("IN102", f"orphans {fk.label}", fk.label, lambda r, k=fk: _count_orphans(cur, database, k, r)))
         for key in unique_keys:
-            results.append(_run(f"unique {key.label}", lambda r, k=key: _prove_unique(cur, database, k, r)))
+            results.append(_run("IN103", f"unique {key.label}", key.label, lambda r, k=key: _prove_unique(cur, database, k, r)))
     return results
 
 
@@ -220,9 +219,9 @@ def _column_of(key_part: Optional[str]) -> str:
 # Running probes
 # --------------------------------------------------------------------------
 
-def _run(name: str, probe: Callable[[CheckResult], None]) -> CheckResult:
+def _run(code: str, name: str, subject: str, probe: Callable[[CheckResult], None]) -> CheckResult:
     """One CheckResult: the probe fills it; a server error fails it with one line, a lost connection stops all."""
-    result = CheckResult(group=GROUP, name=name, passed=False)
+    result = CheckResult(code, name, False, subject=subject)
     started = time.perf_counter()
     try:
         probe(result)

@@ -15,8 +15,6 @@ from ..core.dialect import ServerInfo
 from ..migrate.migration_files import Migration
 from ..migrate.runner import APPLIED, MISSING_FILE, MigrationRunner, PARTIAL, RunnerSettings
 
-GROUP = "preflight"
-
 # What reading production for the gate needs, and what migrating it needs.
 GATE_PRIVILEGES = ("SELECT", "SHOW VIEW")
 DEPLOY_PRIVILEGES = (
@@ -39,7 +37,7 @@ def run_preflight(
     results: List[CheckResult] = []
     started = time.monotonic()
     results.append(
-        CheckResult(GROUP, "server", True, f"{server.label} ({server.version_string})",
+        CheckResult("PF101", "server", True, f"{server.label} ({server.version_string})",
                     figures={"flavor": server.flavor, "version": server.version_string}, seconds=time.monotonic() - started)
     )
 
@@ -48,13 +46,13 @@ def run_preflight(
     pending = [s.migration for s in status if s.state not in (APPLIED, PARTIAL, MISSING_FILE)]
     applied = [s for s in status if s.state == APPLIED]
     results.append(
-        CheckResult(GROUP, "pending migrations", True,
+        CheckResult("PF102", "pending migrations", True,
                     f"{len(pending)} pending, {len(applied)} applied" + (f": {', '.join(pending)}" if pending else ""),
                     figures={"pending": pending, "applied": len(applied)}, seconds=time.monotonic() - started)
     )
     edited = [s.migration for s in status if s.checksum == "changed"]
     results.append(
-        CheckResult(GROUP, "applied migrations unchanged", not edited,
+        CheckResult("PF103", "applied migrations unchanged", not edited,
                     "checksums of applied migrations match their files" if not edited
                     else f"{len(edited)} applied migration(s) edited since they ran: restore them and write new migrations",
                     details=edited)
@@ -62,21 +60,21 @@ def run_preflight(
     partial = [f"{s.migration}: {s.detail}" for s in status if s.state == PARTIAL]
     missing = [s.migration for s in status if s.state == MISSING_FILE]
     results.append(
-        CheckResult(GROUP, "no partial migration", not partial,
+        CheckResult("PF104", "no partial migration", not partial,
                     "no migration stopped halfway" if not partial else "a migration stopped halfway on production: roll it back first",
                     details=partial)
     )
     if missing:
         results.append(
-            CheckResult(GROUP, "applied migrations have files", False,
+            CheckResult("PF105", "applied migrations have files", False,
                         f"{len(missing)} applied migration(s) have no file here: deploy from the same release as production",
                         details=missing)
         )
 
     results.append(_long_transactions(conn, long_transaction_seconds))
-    results.append(_privileges(conn, settings.database, "privileges on production", tuple(required)))
+    results.append(_privileges(conn, settings.database, "PF107", "privileges on production", tuple(required)))
     if scratch_database:
-        results.append(_privileges(conn, scratch_database, "privileges on scratch databases", SCRATCH_PRIVILEGES))
+        results.append(_privileges(conn, scratch_database, "PF108", "privileges on scratch databases", SCRATCH_PRIVILEGES))
     return results
 
 
@@ -84,7 +82,7 @@ def _long_transactions(conn: Any, limit: int) -> CheckResult:
     started = time.monotonic()
     name = "no long open transaction"
     if limit <= 0:
-        return CheckResult(GROUP, name, True, "not checked (long_transaction_seconds: 0)")
+        return CheckResult("PF106", name, True, "not checked (long_transaction_seconds: 0)")
     try:
         with conn.cursor() as cur:
             cur.execute(
@@ -96,10 +94,10 @@ def _long_transactions(conn: Any, limit: int) -> CheckResult:
             )
             rows = cur.fetchall()
     except MySQLError as exc:
-        return CheckResult(GROUP, name, False, f"cannot read open transactions ({error_text(exc)}): grant PROCESS")
+        return CheckResult("PF106", name, False, f"cannot read open transactions ({error_text(exc)}): grant PROCESS")
     details = [f"connection {tid} ({user}@{host}) open for {age} s" for tid, user, host, age in rows]
     return CheckResult(
-        GROUP, name, not rows,
+        "PF106", name, not rows,
         f"no transaction open longer than {limit} s" if not rows
         else f"{len(rows)} transaction(s) open longer than {limit} s: DDL would queue behind them and block the table",
         details, {"limit_seconds": limit}, time.monotonic() - started,
@@ -123,13 +121,13 @@ def granted_privileges(conn: Any, database: str) -> Set[str]:
     return held
 
 
-def _privileges(conn: Any, database: str, name: str, required: Sequence[str]) -> CheckResult:
+def _privileges(conn: Any, database: str, code: str, name: str, required: Sequence[str]) -> CheckResult:
     started = time.monotonic()
     held = granted_privileges(conn, database)
     missing = [p for p in required if p not in held]
     figures: Dict[str, Any] = {"required": list(required), "missing": missing}
     return CheckResult(
-        GROUP, name, not missing,
+        code, name, not missing,
         f"all of {', '.join(required)} on {database}" if not missing
         else f"missing on {database}: {', '.join(missing)}; GRANT them to the account",
         missing, figures, time.monotonic() - started,

@@ -11,19 +11,20 @@ import time
 from typing import Any, Dict, List, Mapping, Sequence
 from xml.sax.saxutils import escape, quoteattr
 
-from ..core.checks import CheckResult, failures, summary_line
+from ..core.check_registry import GROUP_ORDER, group_rank
+from ..core.checks import CheckResult, Waiver, failures, summary_line
 from ..core.errors import SchemagateError
 
-GROUP_ORDER = ("preflight", "clone", "seed", "migrate", "verify", "integrity", "benchmark", "rollback", "cleanup")
 
-
-def write_report(directory: str, run: Mapping[str, Any], results: Sequence[CheckResult]) -> Dict[str, str]:
-    """Write the three files; return their paths."""
+def write_report(
+    directory: str, run: Mapping[str, Any], results: Sequence[CheckResult], waivers: Sequence[Waiver] = ()
+) -> Dict[str, str]:
+    """Write the three files; return their paths. ``waivers`` are listed whether or not they covered a failure."""
     try:
         os.makedirs(directory, mode=0o700, exist_ok=True)
     except OSError as exc:
         raise SchemagateError(f"Cannot create report directory {directory}: {exc.strerror}; set gate_report_dir.") from None
-    ordered = sorted(results, key=lambda r: (GROUP_ORDER.index(r.group) if r.group in GROUP_ORDER else 99))
+    ordered = sorted(results, key=lambda r: group_rank(r.group))
     paths = {
         "json": os.path.join(directory, "gate.json"),
         "junit": os.path.join(directory, "junit.xml"),
@@ -34,11 +35,17 @@ def write_report(directory: str, run: Mapping[str, Any], results: Sequence[Check
         "passed": not failures(ordered),
         "summary": summary_line(ordered),
         "checks": [r.as_dict() for r in ordered],
+        "waivers": [_waiver_dict(w, ordered) for w in waivers],
     }
     _write(paths["json"], json.dumps(document, indent=2, sort_keys=False, default=str) + "\n")
     _write(paths["junit"], junit_xml(run, ordered))
-    _write(paths["summary"], summary_markdown(run, ordered))
+    _write(paths["summary"], summary_markdown(run, ordered, waivers))
     return paths
+
+
+def _waiver_dict(waiver: Waiver, results: Sequence[CheckResult]) -> Dict[str, Any]:
+    covered = [r.name for r in results if r.waived and waiver.covers(r)]
+    return {"code": waiver.code, "object": waiver.subject, "reason": waiver.reason, "covered": covered}
 
 
 def _write(path: str, text: str) -> None:
@@ -63,9 +70,10 @@ def junit_xml(run: Mapping[str, Any], results: Sequence[CheckResult]) -> str:
             f'time="{sum(r.seconds for r in members):.3f}" timestamp={quoteattr(str(run.get("started_at", "")))}>'
         )
         for result in members:
-            attrs = f'classname={quoteattr("gate." + group)} name={quoteattr(result.name)} time="{result.seconds:.3f}"'
-            if result.passed:
+            attrs = f'classname={quoteattr("gate." + group)} name={quoteattr(result.code + " " + result.name)} time="{result.seconds:.3f}"'
+            if not result.blocking:
                 out = result.message + (f"\nwarning: {result.warning}" if result.warning else "")
+                out += f"\nwaived: {result.waived}" if result.waived else ""
                 lines.append(f"    <testcase {attrs}><system-out>{escape(out)}</system-out></testcase>")
             else:
                 body = "\n".join(result.details) or result.message
@@ -82,14 +90,16 @@ def _cell(text: Any) -> str:
 
 
 def _verdict(result: CheckResult) -> str:
-    if not result.passed:
+    if result.verdict == "FAIL":
         return "FAIL"
-    if result.figures.get("advisory") and not result.figures.get("plan_ok", True):
+    if result.verdict == "warn":
         return "advisory (see warnings)"
+    if result.verdict == "waived":
+        return "waived (see waivers)"
     return "ok, see warnings" if result.warning else "ok"
 
 
-def summary_markdown(run: Mapping[str, Any], results: Sequence[CheckResult]) -> str:
+def summary_markdown(run: Mapping[str, Any], results: Sequence[CheckResult], waivers: Sequence[Waiver] = ()) -> str:
     failed = failures(results)
     verdict = "PASSED" if not failed else "FAILED"
     lines = [
@@ -105,7 +115,7 @@ def summary_markdown(run: Mapping[str, Any], results: Sequence[CheckResult]) -> 
     if failed:
         lines += ["## Failures", ""]
         for result in failed:
-            lines.append(f"- **{result.group} / {_cell(result.name)}**: {_cell(result.message)}")
+            lines.append(f"- **{result.code} {result.group} / {_cell(result.name)}**: {_cell(result.message)}")
             lines.extend(f"  - {_cell(d)}" for d in result.details[:20])
         lines.append("")
     lines += ["## Checks", "", "| step | passed | failed |", "|---|---:|---:|"]
@@ -128,9 +138,19 @@ def summary_markdown(run: Mapping[str, Any], results: Sequence[CheckResult]) -> 
                 f"{f['p99_ms']:.2f} | {f['max_ms']:.2f} | {_cell(', '.join(f.get('expected_index', [])))} | "
                 f"{_verdict(result)} |"
             )
-    warnings = [r for r in results if r.warning]
-    if warnings:
+    reported = [r for r in results if r.verdict == "warn"]
+    warnings = [r for r in results if r.warning and r.verdict != "warn"]
+    if reported or warnings:
         lines += ["", "## Warnings", ""]
-        lines.extend(f"- {r.group} / {_cell(r.name)}: {_cell(r.warning)}" for r in warnings)
+        lines.extend(f"- {r.code} {r.group} / {_cell(r.name)}: {_cell(r.warning or r.message)}" for r in reported)
+        lines.extend(f"- {r.code} {r.group} / {_cell(r.name)}: {_cell(r.warning)}" for r in warnings)
+    if waivers:
+        lines += ["", "## Waivers", "", "| check | object | reason | covered |", "|---|---|---|---|"]
+        for waiver in waivers:
+            covered = [r.name for r in results if r.waived and waiver.covers(r)]
+            lines.append(
+                f"| {waiver.code} | {_cell(waiver.subject)} | {_cell(waiver.reason)} | "
+                f"{_cell(', '.join(covered)) if covered else 'nothing (stale: remove it)'} |"
+            )
     lines += ["", f"_Written {time.strftime('%Y-%m-%d %H:%M:%S %Z')} by schemagate._", ""]
     return "\n".join(lines)

@@ -21,8 +21,6 @@ from ..migrate.runner import MigrationRunner, RunnerSettings
 from .integrity import check_integrity
 from .seeder import SeedPlan, seed_database
 
-GROUP = "rollback"
-
 
 class _Scenarios:
     def __init__(self, conn: Any, server: ServerInfo, settings: RunnerSettings, migrations: Sequence[Migration]) -> None:
@@ -36,18 +34,18 @@ class _Scenarios:
     def tables(self) -> Tables:
         return read_tables(self.conn, self.settings.database, self.server, exclude=self.excluded)
 
-    def record(self, name: str, started: float, passed: bool, message: str, details: Sequence[str] = (), **figures: Any) -> None:
+    def record(self, code: str, name: str, started: float, passed: bool, message: str, details: Sequence[str] = (), **figures: Any) -> None:
         self.results.append(
-            CheckResult(GROUP, name, passed, message, list(details), dict(figures), time.monotonic() - started)
+            CheckResult(code, name, passed, message, list(details), dict(figures), time.monotonic() - started)
         )
 
-    def same(self, name: str, started: float, expected: Tables, what: str, **figures: Any) -> bool:
+    def same(self, code: str, name: str, started: float, expected: Tables, what: str, **figures: Any) -> bool:
         actual = self.tables()
         differences = diff_tables(expected, actual)
         if differences:
-            self.record(name, started, False, f"{what}: schema differs from the expected state", differences, **figures)
+            self.record(code, name, started, False, f"{what}: schema differs from the expected state", differences, **figures)
             return False
-        self.record(name, started, True, f"{what}: schema identical (fingerprint {fingerprint(actual)[:12]})", **figures)
+        self.record(code, name, started, True, f"{what}: schema identical (fingerprint {fingerprint(actual)[:12]})", **figures)
         return True
 
     def checksums(self, names: Sequence[str]) -> Dict[str, Any]:
@@ -67,7 +65,7 @@ def check_rollback_safety(
     try:
         return _run(s, rows_per_table)
     except SchemagateError as exc:  # a down or up that fails outright ends the scenarios here
-        s.record("rollback scenarios completed", started, False, exc.message, [exc.message])
+        s.record("RB113", "rollback scenarios completed", started, False, exc.message, [exc.message])
         return s.results
 
 
@@ -75,7 +73,7 @@ def _run(s: _Scenarios, rows_per_table: int) -> List[CheckResult]:
     conn, server, settings = s.conn, s.server, s.settings
     pending = s.runner.pending()
     if not pending:
-        return [CheckResult(GROUP, "pending migrations", True, "nothing pending: no rollback to prove")]
+        return [CheckResult("RB113", "rollback scenarios completed", True, "nothing pending: no rollback to prove")]
     names = [m.name for m in pending]
     tiny = SeedPlan(default_rows=rows_per_table)
 
@@ -91,10 +89,10 @@ def _run(s: _Scenarios, rows_per_table: int) -> List[CheckResult]:
     for migration in pending:
         run = _one_up(s, migration)
         if run is not None:
-            s.record("step-by-step migrate", started, False, run)
+            s.record("RB101", "step-by-step migrate", started, False, run)
             return s.results
         states.append(s.tables())
-    s.record("step-by-step migrate", started, True, f"{len(pending)} migrations applied one at a time", migrations=names)
+    s.record("RB101", "step-by-step migrate", started, True, f"{len(pending)} migrations applied one at a time", migrations=names)
     full = states[-1]
     new_tables = sorted(set(full) - set(baseline))
 
@@ -113,6 +111,7 @@ def _run(s: _Scenarios, rows_per_table: int) -> List[CheckResult]:
             break
         mismatches.extend(f"after undoing {names[index - 1]}: {d}" for d in diff_tables(states[index - 1], s.tables()))
     s.record(
+        "RB102",
         "step-by-step rollback",
         started,
         not mismatches and not fk_errors,
@@ -121,6 +120,7 @@ def _run(s: _Scenarios, rows_per_table: int) -> List[CheckResult]:
         steps=len(pending),
     )
     s.record(
+        "RB103",
         "rollback in foreign-key dependency order",
         started,
         not fk_errors,
@@ -131,7 +131,7 @@ def _run(s: _Scenarios, rows_per_table: int) -> List[CheckResult]:
         return s.results
     # 3-4. Full rollback: back to the pre-migration schema, no foreign key or index left behind.
     started = time.monotonic()
-    s.same("full rollback restores the pre-migration schema", started, baseline, "after rolling everything back")
+    s.same("RB104", "full rollback restores the pre-migration schema", started, baseline, "after rolling everything back")
     started = time.monotonic()
     after = s.tables()
     dangling = [
@@ -144,6 +144,7 @@ def _run(s: _Scenarios, rows_per_table: int) -> List[CheckResult]:
         names_before = {i["name"] for i in baseline[table]["indexes"]} | {f["name"] for f in baseline[table]["foreign_keys"]}
         leftovers.extend(f"{table}: {name} left behind" for name in sorted(names_after - names_before))
     s.record(
+        "RB105",
         "foreign keys and indexes cleaned up",
         started,
         not dangling and not leftovers,
@@ -154,6 +155,7 @@ def _run(s: _Scenarios, rows_per_table: int) -> List[CheckResult]:
     after_sums = s.checksums(preexisting)
     changed = [f"{t}: checksum {base_sums[t]} -> {after_sums.get(t)}" for t in preexisting if after_sums.get(t) != base_sums[t]]
     s.record(
+        "RB106",
         "pre-existing rows unchanged by migrate and rollback",
         started,
         not changed,
@@ -164,13 +166,14 @@ def _run(s: _Scenarios, rows_per_table: int) -> List[CheckResult]:
     # 6. Re-migration after rollback: the same schema as the first time, as one batch.
     started = time.monotonic()
     s.runner.migrate()
-    s.same("re-migration gives the first post-migration schema", started, full, "after migrating again")
+    s.same("RB107", "re-migration gives the first post-migration schema", started, full, "after migrating again")
 
     # 7-9. Data insertion, unique enforcement and cascades on the re-created tables.
     started = time.monotonic()
     seeded = seed_database(conn, server, settings.database, tiny, exclude=s.excluded)
     inserted = {t: seeded.rows.get(t, 0) for t in new_tables}
     s.record(
+        "RB108",
         "data insertion after re-migration",
         started,
         all(inserted.values()),
@@ -180,10 +183,14 @@ def _run(s: _Scenarios, rows_per_table: int) -> List[CheckResult]:
     )
     started = time.monotonic()
     integrity = check_integrity(conn, server, settings.database, new_tables)
-    for prefix, name in (("unique ", "unique constraints enforced after re-migration"), ("fk ", "cascades and ON DELETE rules after re-migration")):
-        probes = [r for r in integrity if r.name.startswith(prefix)]
+    for probe_code, code, name in (
+        ("IN103", "RB109", "unique constraints enforced after re-migration"),
+        ("IN101", "RB110", "cascades and ON DELETE rules after re-migration"),
+    ):
+        probes = [r for r in integrity if r.code == probe_code]
         broken = [f"{r.name}: {r.message}" for r in probes if not r.passed]
         s.record(
+            code,
             name,
             started,
             bool(probes) and not broken,
@@ -196,6 +203,7 @@ def _run(s: _Scenarios, rows_per_table: int) -> List[CheckResult]:
     started = time.monotonic()
     again = s.runner.migrate()
     s.record(
+        "RB111",
         "idempotency: a second migrate has nothing to do",
         started,
         not again.changed,
@@ -216,6 +224,7 @@ def _run(s: _Scenarios, rows_per_table: int) -> List[CheckResult]:
     final_diff = diff_tables(full, s.tables())
     problems = partial_diff + lost + [f"after selective re-migration: {d}" for d in final_diff]
     s.record(
+        "RB112",
         "partial rollback then selective re-migration",
         started,
         not problems,

@@ -33,7 +33,6 @@ from ..core.errors import SchemagateError
 from ..core.expectations import Expectations, ForeignKeyRule, load_expectations
 from ..core.sql_script import Statement, split_statements
 
-GROUP = "verify"
 
 _ENUM_VALUE = re.compile(r"'((?:[^']|'')*)'")
 _SHOWN_ROWS = 20  # rows quoted in the details of a failed query check
@@ -69,12 +68,21 @@ def verify_schema(
     return results
 
 
-def _result(name: str, details: List[str], passed_message: str, warning: str = "") -> CheckResult:
+@dataclass(frozen=True)
+class _Key:
+    """Which registered check, its readable name, and the object it is about (what a waiver names)."""
+
+    code: str
+    name: str
+    subject: str
+
+
+def _result(key: _Key, details: List[str], passed_message: str, warning: str = "") -> CheckResult:
     if details:
         message = details[0] if len(details) == 1 else f"{details[0]} (and {len(details) - 1} more)"
     else:
         message = passed_message
-    return CheckResult(group=GROUP, name=name, passed=not details, message=message, details=details, warning=warning)
+    return CheckResult(key.code, key.name, not details, message, details, warning=warning, subject=key.subject)
 
 
 # --------------------------------------------------------------------------- a. exact structure
@@ -84,7 +92,7 @@ def structure_checks(expectations: Expectations, tables: Tables) -> List[CheckRe
     for table in sorted(expectations.structure):
         actual = {table: tables[table]} if table in tables else {}
         details = diff_tables({table: expectations.structure[table]}, actual)
-        result = _result(f"structure {table}", details, f"{table} matches {source} exactly")
+        result = _result(_Key("SV101", f"structure {table}", table), details, f"{table} matches {source} exactly")
         if len(details) > 1:
             result.message = f"{len(details)} differences from {source}; first: {details[0]}"
         results.append(result)
@@ -122,7 +130,7 @@ def _fks_on(table: Table, column: str) -> List[Dict[str, Any]]:
     return [fk for fk in table["foreign_keys"] if fk["columns"] == [column]]
 
 
-def _missing_table(name: str, check: str) -> CheckResult:
+def _missing_table(name: str, check: _Key) -> CheckResult:
     return _result(check, [f"table {name} does not exist"], "")
 
 
@@ -144,7 +152,7 @@ def _fk_problems(table: Table, rule: ForeignKeyRule) -> Tuple[List[str], Optiona
 
 
 def _tenant_check(name: str, table: Optional[Table], tenant: ForeignKeyRule) -> CheckResult:
-    check = f"tenant {name}.{tenant.column}"
+    check = _Key("SV102", f"tenant {name}.{tenant.column}", f"{name}.{tenant.column}")
     if table is None:
         return _missing_table(name, check)
     column = _column(table, tenant.column)
@@ -163,7 +171,7 @@ def _tenant_check(name: str, table: Optional[Table], tenant: ForeignKeyRule) -> 
 
 
 def _fk_check(name: str, table: Optional[Table], rule: ForeignKeyRule) -> CheckResult:
-    check = f"fk {name}.{rule.column}"
+    check = _Key("SV103", f"fk {name}.{rule.column}", f"{name}.{rule.column}")
     if table is None:
         return _missing_table(name, check)
     problems, fk = _fk_problems(table, rule)
@@ -171,7 +179,7 @@ def _fk_check(name: str, table: Optional[Table], rule: ForeignKeyRule) -> CheckR
 
 
 def _index_check(name: str, table: Optional[Table], index_name: str, columns: List[str], unique: bool) -> CheckResult:
-    check = f"{'unique' if unique else 'index'} {name}.{index_name}"
+    check = _Key("SV104" if unique else "SV105", f"{'unique' if unique else 'index'} {name}.{index_name}", f"{name}.{index_name}")
     if table is None:
         return _missing_table(name, check)
     index = _index(table, index_name)
@@ -202,7 +210,7 @@ def enum_values(column_type: str) -> Optional[List[str]]:
 
 
 def _enum_check(name: str, table: Optional[Table], column_name: str, expected: List[str]) -> CheckResult:
-    check = f"enum {name}.{column_name}"
+    check = _Key("SV106", f"enum {name}.{column_name}", f"{name}.{column_name}")
     if table is None:
         return _missing_table(name, check)
     column = _column(table, column_name)
@@ -219,7 +227,7 @@ def _enum_check(name: str, table: Optional[Table], column_name: str, expected: L
 
 
 def _column_check(
-    check: str, name: str, table: Optional[Table], column_name: str, if_missing: str,
+    check: _Key, name: str, table: Optional[Table], column_name: str, if_missing: str,
     problems: Callable[[Dict[str, Any]], List[str]], passed: Callable[[Dict[str, Any]], str],
 ) -> CheckResult:
     """One column's check: the table and column exist, then ``problems`` lists what is wrong with it."""
@@ -233,7 +241,7 @@ def _column_check(
 
 def _json_check(name: str, table: Optional[Table], column_name: str) -> CheckResult:
     return _column_check(
-        f"json {name}.{column_name}", name, table, column_name, "",
+        _Key("SV107", f"json {name}.{column_name}", f"{name}.{column_name}"), name, table, column_name, "",
         lambda column: [] if column["type"] == "json" else [f"{column_name} is {column['type']}, expected JSON (validated by the server)"],
         lambda column: f"{column_name} is JSON",
     )
@@ -249,14 +257,14 @@ def _soft_delete_check(name: str, table: Optional[Table], column_name: str) -> C
         return found
 
     return _column_check(
-        f"soft delete {name}.{column_name}", name, table, column_name, ": soft-deleted rows would be deleted for real",
+        _Key("SV108", f"soft delete {name}.{column_name}", f"{name}.{column_name}"), name, table, column_name, ": soft-deleted rows would be deleted for real",
         problems, lambda column: f"{column_name} is a nullable {column['type']}",
     )
 
 
 def _polymorphic_check(name: str, table: Optional[Table], prefix: str, tenant_column: Optional[str]) -> CheckResult:
     """``<prefix>_type`` + ``<prefix>_id`` exist and lead an index, optionally after the tenant column."""
-    check = f"polymorphic {name}.{prefix}"
+    check = _Key("SV109", f"polymorphic {name}.{prefix}", f"{name}.{prefix}")
     if table is None:
         return _missing_table(name, check)
     pair = [f"{prefix}_type", f"{prefix}_id"]
@@ -415,7 +423,8 @@ def run_sql_checks(conn: Any, database: str, checks: Sequence[SqlCheck]) -> List
                     cur.execute(check.sql)
                     rows = list(cur.fetchall())
                 except MySQLError as exc:
-                    result = _result(check.name, [f"query at {os.path.basename(check.source)} line {check.line} failed: {error_text(exc)}"], "")
+                    failed = f"query at {os.path.basename(check.source)} line {check.line} failed: {error_text(exc)}"
+                    result = _result(_Key("SV110", check.name, check.name), [failed], "")
                 else:
                     result = _evaluate(check, rows)
                     result.figures["rows"] = len(rows)
@@ -467,7 +476,7 @@ def _evaluate(check: SqlCheck, rows: List[Tuple[Any, ...]]) -> CheckResult:
         if details:
             details.insert(0, f"{where} returned {len(rows)} rows, expected the {len(check.values)} listed")
         passed = f"the {len(check.values)} expected rows"
-    return _result(check.name, details, f"returned {passed}")
+    return _result(_Key("SV110", check.name, check.name), details, f"returned {passed}")
 
 
 # --------------------------------------------------------------------------- d. generic catalog rules
@@ -502,10 +511,10 @@ def generic_checks(tables: Tables) -> List[CheckResult]:
     count = len(tables)
     missing_pk = [f"{name}: no PRIMARY KEY; add one (replication and online DDL need it)" for name in tables_without_primary_key(tables)]
     results = [
-        _result("every table has a primary key", missing_pk, f"all {count} tables have a primary key"),
-        _result("every foreign key is indexed", unindexed_foreign_keys(tables), f"every foreign key of the {count} tables leads an index"),
+        _result(_Key("SV111", "every table has a primary key", "*"), missing_pk, f"all {count} tables have a primary key"),
+        _result(_Key("SV112", "every foreign key is indexed", "*"), unindexed_foreign_keys(tables), f"every foreign key of the {count} tables leads an index"),
     ]
     usual, odd = collation_outliers(tables)
     odd_details = [f"{line} (the other tables use {usual}): convert it so joins and comparisons need no conversion" for line in odd]
-    results.append(_result("one collation for all tables", odd_details, f"all {count} tables use {usual}"))
+    results.append(_result(_Key("SV113", "one collation for all tables", "*"), odd_details, f"all {count} tables use {usual}"))
     return results
