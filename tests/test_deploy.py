@@ -168,6 +168,8 @@ def test_deploy_takes_a_verified_backup_and_rollback_can_restore_it(admin, serve
     restored, flat_restored = deploy(tmp_path, production, "playbooks/rollback.yml", emergency_rollback_mode="backup", schemagate_backup_dir=str(backups))
     assert restored.returncode == 0, flat_restored[-3000:]
     assert "EMERGENCY ROLLBACK (backup) on " + production + ": verified" in flat_restored
+    # It says what it restored (it used to read a key the restore never returned and print "undone: nothing").
+    assert re.search(r"undone: restored \S+\.manifest\.json \(\d+ tables swapped in", flat_restored), flat_restored[-3000:]
     assert app_fingerprint(admin, server, production) == fingerprint_before
     after = snapshot(admin, server, production)[1]
     assert {table: after[table] for table in before[1]} == before[1]

@@ -111,6 +111,11 @@ scratch_database:
   description: The scratch database the backup was restored and verified in (dropped afterwards).
   returned: always
   type: str
+restored:
+  description: One line saying what was restored, how many tables were swapped in and where the previous ones are.
+  returned: when not in check mode
+  type: str
+  sample: "backups/askproai_db-20261124T140000Z.manifest.json (14 tables swapped in; production's previous tables kept in askproai_db_sg_old_1)"
 swapped_tables:
   description: Tables restored into production.
   returned: when not in check mode

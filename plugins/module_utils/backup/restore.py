@@ -149,6 +149,10 @@ def restore_backup(
         **result,
         "differences_after_restore": differences,
     }
+    outcome["restored"] = (
+        f"{manifest_path} ({len(outcome.get('swapped_tables', []))} tables swapped in; "
+        f"production's previous tables kept in {old})"
+    )
     if differences:
         raise SchemagateError(
             f"Production was restored from {manifest_path} (previous tables in {old!r}) but now differs from the backup: "
