@@ -39,7 +39,11 @@ def main(argv):
     elif argv[1] == "destroy":
         result = sandbox.destroy(cfg)
     elif argv[1] == "production":
-        factor = float(os.environ.get("SCHEMAGATE_SCALE", "1"))
+        raw = os.environ.get("SCHEMAGATE_SCALE", "1")
+        try:
+            factor = float(raw)
+        except ValueError:
+            raise SchemagateError(f"SCHEMAGATE_SCALE={raw!r} is not a number: set it to e.g. 0.1 or 2.") from None
         database = argv[2] if len(argv) > 2 else "askproai_db"
         sandbox.start(cfg)
         result = sandbox.ensure_production(

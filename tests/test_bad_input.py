@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import pytest
+from conftest import REPO
 
-from plugins.module_utils.core.catalog import fingerprint
 from plugins.module_utils.core.connection import ConnectionParams, connect
 from plugins.module_utils.core.errors import SchemagateError
 from plugins.module_utils.migrate.migration_files import load_migrations
@@ -99,14 +101,6 @@ def test_unreachable_host(sandbox_cfg):
     assert "Cannot reach the MySQL server at nobody@127.0.0.1:1" in one_line(failure.value)
 
 
-def test_a_bad_migration_set_changes_nothing(database, runner_for, migrations_copy, tables_of):
-    before = fingerprint(tables_of(database))
-    os.remove(os.path.join(migrations_copy, "2025_10_01_060400_create_appointment_modification_stats_table.down.sql"))
-    with pytest.raises(SchemagateError):
-        runner_for(database, migrations_copy)
-    assert fingerprint(tables_of(database)) == before
-
-
 def test_a_sandbox_on_a_busy_port_fails_at_once_naming_the_cause(sandbox_cfg, tmp_path):
     from plugins.module_utils.sandbox import sandbox
 
@@ -135,3 +129,19 @@ def test_a_scratch_database_named_like_production_is_refused(admin, database):
     with admin.cursor() as cur:
         cur.execute("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (database,))
         assert cur.fetchone()[0] == 1
+
+
+def test_a_sandbox_scale_of_zero_is_one_line_and_starts_nothing(tmp_path):
+    """Through Ansible, as the sandbox role calls it: no traceback, and no server or folder left behind."""
+    root = tmp_path / "never-started"
+    bin_dir = os.path.dirname(sys.executable)
+    result = subprocess.run(
+        [os.path.join(bin_dir, "ansible"), "localhost", "-m", "schemagate.mysql.sandbox", "-a",
+         f"path={root} port=3499 production_database=demo base_schema_file={REPO}/sql/base_schema.sql scale=0"],
+        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+        env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1", PATH=f"{bin_dir}:{os.environ['PATH']}"),
+    )
+    assert result.returncode != 0
+    assert "The scale factor must be > 0, got 0.0" in result.stdout, result.stdout[-2000:]
+    assert "Traceback" not in result.stdout + result.stderr
+    assert not root.exists()

@@ -59,6 +59,20 @@ def test_migrate_and_rollback_through_the_plain_migrate_playbook(database, targe
     assert fingerprint(tables_of(database)) == before
 
 
+def test_a_set_with_one_bad_file_is_refused_before_any_migration_runs(database, target_vars, tables_of, migrations_copy, admin):
+    """The whole set is read and checked first: the good migrations before the bad one are not applied either."""
+    before = fingerprint(tables_of(database))
+    last = sorted(name for name in os.listdir(migrations_copy) if name.endswith(".up.sql"))[-1]
+    with open(os.path.join(migrations_copy, last), "a", encoding="utf-8") as handle:
+        handle.write("\nINSERT INTO appointment_modification_stats (stat_type) VALUES ('never closed;\n")
+    result = playbook("playbooks/migrate.yml", "-e", f"schemagate_migrations_dir={migrations_copy}", extra_vars_file=target_vars)
+    assert result.returncode != 0 and "unterminated" in result.stdout.lower(), result.stdout[-3000:]
+    assert fingerprint(tables_of(database)) == before
+    with admin.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s", (database,))
+        assert cur.fetchone()[0] == len(tables_of(database))  # not even the bookkeeping tables were created
+
+
 def test_a_password_given_to_ansible_never_shows_in_its_output(sandbox_cfg, database, tmp_path):
     password = read_option(sandbox_cfg.deploy_cnf, "password")
     vars_file = tmp_path / "secret.json"

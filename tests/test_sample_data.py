@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 from conftest import PRODUCTION_DB, create_database, drop_database
 
+from plugins.module_utils.core.errors import SchemagateError
 from plugins.module_utils.sandbox.sample_data import SampleScale, seed_base_data
 
 # Every reference the application relies on, as (child, column, parent): same company included.
@@ -75,7 +76,7 @@ def test_seeding_refuses_a_table_that_already_has_rows(admin):
         with admin.cursor() as cur:
             cur.execute(f"USE `{name}`")
             cur.execute("INSERT INTO companies (name) VALUES ('existing')")
-        with pytest.raises(ValueError, match="companies"):
+        with pytest.raises(SchemagateError, match="companies"):
             seed_base_data(admin, SampleScale.scaled(0.01))
     finally:
         drop_database(admin, name)

@@ -80,6 +80,7 @@ server:
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.schemagate.mysql.plugins.module_utils.core.bookkeeping import journal_table
 from ansible_collections.schemagate.mysql.plugins.module_utils.core.scratch import check_scratch_target, drop_scratch
 from ansible_collections.schemagate.mysql.plugins.module_utils.gate.clone import clone_schema
 from ansible_collections.schemagate.mysql.plugins.module_utils.core.module_glue import argument_spec, connection, run, server_facts
@@ -110,7 +111,7 @@ def clone(module):
             return dict(changed=dropped, server=server_facts(server))
         table = params['migrations_table']
         report = clone_schema(
-            conn, server, params['database'], params['scratch_database'], params['run_id'], (table, 'schemagate_' + table)
+            conn, server, params['database'], params['scratch_database'], params['run_id'], (table, journal_table(table))
         )
         return dict(changed=True, clone=report.as_dict(), server=server_facts(server))
 

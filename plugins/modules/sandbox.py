@@ -125,6 +125,7 @@ def ensure(module):
     params = module.params
     cfg = sandbox.SandboxConfig(root=params['path'], port=params['port'])
     state = params['state']
+    scale = SampleScale.scaled(params['scale'])  # refused before anything starts
     if module.check_mode:
         current = sandbox.status(cfg)
         return dict(changed=current['running'] != (state == 'started'), **current)
@@ -138,7 +139,7 @@ def ensure(module):
             cfg,
             params['production_database'],
             params['base_schema_file'],
-            SampleScale.scaled(params['scale']),
+            scale,
             reset=params['reset'],
         )
         result['changed'] = result['changed'] or production['changed']

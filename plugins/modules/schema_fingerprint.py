@@ -14,7 +14,7 @@ description:
     triggers and routines from the catalog, normalised across MariaDB and MySQL, and returns its sha256.
   - Equal fingerprints mean identical schemas. With O(compare_to), the module also reports whether the schema
     equals that fingerprint and, with O(expected_structure), the exact differences.
-  - The migration bookkeeping tables, the deploy lock and the scratch marker are left out by default, so production and its
+  - The migration bookkeeping tables, the deploy lock and the scratch marker are always left out, so production and its
     rehearsal clone compare equal when their application schemas are.
   - Only reads.
 author: schemagate contributors (@schemagate)
@@ -26,11 +26,17 @@ options:
     type: str
     required: true
     aliases: [ db ]
+  migrations_table:
+    description:
+      - The table recording applied migrations. It and every other table schemagate owns (its journal
+        C(schemagate_<migrations_table>), the deploy lock, the scratch marker) are left out of the fingerprint.
+    type: str
+    default: migrations
   exclude:
-    description: Tables to leave out.
+    description: More tables to leave out.
     type: list
     elements: str
-    default: [ migrations, schemagate_migrations, schemagate_scratch, schemagate_deploy_lock ]
+    default: []
   compare_to:
     description: A fingerprint the schema is expected to have; the result says whether it matches.
     type: str
@@ -103,7 +109,7 @@ server:
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.schemagate.mysql.plugins.module_utils.core.bookkeeping import BOOKKEEPING_TABLES
+from ansible_collections.schemagate.mysql.plugins.module_utils.core.bookkeeping import bookkeeping_tables
 from ansible_collections.schemagate.mysql.plugins.module_utils.core.catalog import diff_tables, schema_fingerprint, table_checksums
 from ansible_collections.schemagate.mysql.plugins.module_utils.core.module_glue import argument_spec, connection, run, server_facts
 
@@ -112,7 +118,8 @@ def main():
     module = AnsibleModule(
         argument_spec=argument_spec(
             database=dict(type='str', required=True, aliases=['db']),
-            exclude=dict(type='list', elements='str', default=list(BOOKKEEPING_TABLES)),
+            migrations_table=dict(type='str', default='migrations'),
+            exclude=dict(type='list', elements='str', default=[]),
             compare_to=dict(type='str'),
             expected_structure=dict(type='dict'),
             row_checksums=dict(type='bool', default=False),
@@ -125,7 +132,8 @@ def main():
 def fingerprint(module):
     params = module.params
     with connection(module, params['database']) as (conn, server):
-        found = schema_fingerprint(conn, params['database'], server, params['exclude'])
+        excluded = list(bookkeeping_tables(params['migrations_table'])) + params['exclude']
+        found = schema_fingerprint(conn, params['database'], server, excluded)
         if params['row_checksums']:
             found['row_checksums'] = table_checksums(conn, params['database'], found['tables'])
     result = dict(changed=False, server=server_facts(server), **found)

@@ -37,6 +37,10 @@ options:
     description: Column that scopes rows to a tenant; parents are picked within the child's tenant.
     type: str
     default: company_id
+  migrations_table:
+    description: The table recording applied migrations; it and schemagate's other tables are never filled.
+    type: str
+    default: migrations
   exclude:
     description: Tables never to fill (the migration bookkeeping tables are always excluded).
     type: list
@@ -77,7 +81,7 @@ server:
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.schemagate.mysql.plugins.module_utils.core.bookkeeping import BOOKKEEPING_TABLES
+from ansible_collections.schemagate.mysql.plugins.module_utils.core.bookkeeping import bookkeeping_tables
 from ansible_collections.schemagate.mysql.plugins.module_utils.core.scratch import require_scratch
 from ansible_collections.schemagate.mysql.plugins.module_utils.core.module_glue import argument_spec, connection, run, server_facts
 from ansible_collections.schemagate.mysql.plugins.module_utils.gate.seeder import SeedPlan, seed_database
@@ -91,6 +95,7 @@ def main():
             default_rows=dict(type='int', default=1000),
             tenant_column=dict(type='str', default='company_id'),
             exclude=dict(type='list', elements='str', default=[]),
+            migrations_table=dict(type='str', default='migrations'),
         ),
         supports_check_mode=True,
     )
@@ -110,7 +115,7 @@ def seed(module):
         require_scratch(conn, params['database'])
         if module.check_mode:
             return dict(changed=False, server=server_facts(server))
-        exclude = list(BOOKKEEPING_TABLES) + params['exclude']
+        exclude = list(bookkeeping_tables(params['migrations_table'])) + params['exclude']
         result = seed_database(conn, server, params['database'], plan, exclude=exclude)
         return dict(changed=bool(result.rows), seeded=result.as_dict(), server=server_facts(server))
 

@@ -25,6 +25,10 @@ options:
     type: str
     required: true
     aliases: [ db ]
+  migrations_table:
+    description: The table recording applied migrations; it and schemagate's other tables are left out of the fingerprint.
+    type: str
+    default: migrations
   expectations_file:
     description: The gate's expectations file; its structure file lists the tables and foreign keys to check.
     type: path
@@ -94,6 +98,7 @@ def main():
             expectations_file=dict(type='path', required=True),
             expected_fingerprint=dict(type='str'),
             absent=dict(type='bool', default=False),
+            migrations_table=dict(type='str', default='migrations'),
             error_log=dict(type='path'),
             error_log_since=dict(type='str'),
         ),
@@ -107,7 +112,8 @@ def smoke(module):
     params = module.params
     with connection(module, params['database']) as (conn, server):
         results = smoke_test(
-            conn, server, params['database'], params['expectations_file'], params['expected_fingerprint'], params['absent']
+            conn, server, params['database'], params['expectations_file'], params['expected_fingerprint'], params['absent'],
+            params['migrations_table'],
         )
     if params['error_log']:
         results.append(scan_error_log(params['error_log'], params['error_log_since']))

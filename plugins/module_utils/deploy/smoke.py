@@ -11,7 +11,7 @@ import re
 import time
 from typing import Any, List, Optional, Sequence
 
-from ..core.bookkeeping import BOOKKEEPING_TABLES
+from ..core.bookkeeping import DEFAULT_MIGRATIONS_TABLE, bookkeeping_tables
 from ..core.catalog import diff_tables, schema_fingerprint
 from ..core.checks import CheckResult
 from ..core.connection import MySQLError, error_text, quote_identifier
@@ -28,10 +28,11 @@ def smoke_test(
     expectations_file: str,
     expected_fingerprint: Optional[str] = None,
     absent: bool = False,
+    migrations_table: str = DEFAULT_MIGRATIONS_TABLE,
 ) -> List[CheckResult]:
     """Checks after a migration; with ``absent``, after a rollback: the expected tables must be gone."""
     expectations = load_expectations(expectations_file)
-    found = schema_fingerprint(conn, database, server, BOOKKEEPING_TABLES)
+    found = schema_fingerprint(conn, database, server, bookkeeping_tables(migrations_table))
     tables = found["structure"]["tables"]
     expected = sorted(expectations.structure)
     present = [t for t in expected if t in tables]

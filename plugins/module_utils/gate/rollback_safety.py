@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any, Dict, List, Sequence
 
-from ..core.bookkeeping import BOOKKEEPING_TABLES
+from ..core.bookkeeping import bookkeeping_tables
 from ..core.catalog import Tables, diff_tables, fingerprint, read_tables, table_checksums
 from ..core.checks import CheckResult
 from ..core.dialect import ServerInfo
@@ -28,7 +28,7 @@ class _Scenarios:
         self.server = server
         self.settings = settings
         self.runner = MigrationRunner(conn, settings, migrations)
-        self.excluded = tuple(set(settings.bookkeeping_tables) | set(BOOKKEEPING_TABLES))
+        self.excluded = bookkeeping_tables(settings.migrations_table)
         self.results: List[CheckResult] = []
 
     def tables(self) -> Tables:

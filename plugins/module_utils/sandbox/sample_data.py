@@ -28,6 +28,8 @@ import hashlib
 import time
 from dataclasses import dataclass, fields
 from typing import Callable, Sequence, Tuple
+
+from ..core.errors import SchemagateError
 from ..core.numbers import numbers_source
 
 # Everything is dated relative to this fixed instant (UTC) so runs are
@@ -127,7 +129,7 @@ class SampleScale:
         for field in fields(self):
             value = getattr(self, field.name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(
+                raise SchemagateError(
                     f"SampleScale.{field.name} must be an integer >= 1, got {value!r}; pass a positive row count"
                 )
 
@@ -135,7 +137,7 @@ class SampleScale:
     def scaled(cls, factor: float) -> "SampleScale":
         """The default scale with every count multiplied by ``factor`` (at least 1 each)."""
         if not factor > 0:
-            raise ValueError(f"scale factor must be > 0, got {factor!r}; pass e.g. 0.1 or 2")
+            raise SchemagateError(f"The scale factor must be > 0, got {factor!r}: pass e.g. 0.1 or 2.")
         default = cls()
         return cls(**{f.name: max(1, round(getattr(default, f.name) * factor)) for f in fields(cls)})
 
@@ -441,21 +443,21 @@ _TABLE_SQL: Tuple[Tuple[str, Callable[[SampleScale], Tuple[str, ...]]], ...] = (
 # --------------------------------------------------------------------------
 
 def _check_targets(cur) -> None:
-    """Raise ValueError unless a database is selected and every base table exists and is empty."""
+    """Raise SchemagateError unless a database is selected and every base table exists and is empty."""
     cur.execute("SELECT DATABASE()")
     database = cur.fetchone()[0]
     if database is None:
-        raise ValueError("no database selected; connect with a database (or run USE <db>) before seeding")
+        raise SchemagateError("no database selected; connect with a database (or run USE <db>) before seeding")
     for table in BASE_TABLES:
         cur.execute(
             "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
             (table,),
         )
         if cur.fetchone()[0] == 0:
-            raise ValueError(f"table {database}.{table} does not exist; load sql/base_schema.sql first")
+            raise SchemagateError(f"table {database}.{table} does not exist; load sql/base_schema.sql first")
         cur.execute(f"SELECT 1 FROM `{table}` LIMIT 1")
         if cur.fetchone() is not None:
-            raise ValueError(
+            raise SchemagateError(
                 f"table {database}.{table} is not empty; seed only a freshly created database (drop and recreate it)"
             )
 
@@ -465,11 +467,11 @@ def seed_base_data(conn, scale: SampleScale = SampleScale()) -> SeedReport:
 
     Each table is one server-side ``INSERT ... SELECT`` committed on its own; if
     one fails, the tables before it stay filled, so recreate the database before
-    retrying. Raises ValueError if a count is < 1 or a base table is missing or
+    retrying. Raises SchemagateError if a count is < 1 or a base table is missing or
     not empty. Session settings changed for the load are restored afterwards.
     """
     if not isinstance(scale, SampleScale):
-        raise ValueError(f"scale must be a SampleScale, got {type(scale).__name__}; build one with SampleScale(...)")
+        raise SchemagateError(f"scale must be a SampleScale, got {type(scale).__name__}; build one with SampleScale(...)")
     SampleScale(**{f.name: getattr(scale, f.name) for f in fields(scale)})  # re-validate the counts
 
     started = time.perf_counter()
