@@ -11,6 +11,15 @@ from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional
 
 from .errors import SchemagateError
+from .server_errors import (  # noqa: F401  error_code and error_text are re-exported: callers import them from here
+    CR_CONN_HOST_ERROR,
+    CR_CONNECTION_ERROR,
+    CR_UNKNOWN_HOST,
+    ER_ACCESS_DENIED,
+    ER_BAD_DB,
+    error_code,
+    error_text,
+)
 
 try:
     import pymysql
@@ -42,12 +51,6 @@ CONNECTION_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
 
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9_$]{1,64}$")
 
-# MySQL error codes that mean "your connection settings are wrong".
-_ACCESS_DENIED = 1045
-_UNKNOWN_DATABASE = 1049
-_CANT_CONNECT = 2003
-_CANT_CONNECT_SOCKET = 2002
-_UNKNOWN_HOST = 2005
 
 
 @dataclass(frozen=True)
@@ -103,12 +106,25 @@ def validate_identifier(name: str, what: str = "identifier") -> str:
 
 
 def quote_name(name: str) -> str:
-    """Quote a name read from the catalog (tables and columns may use characters our own names may not)."""
+    """Quote any identifier: backticks doubled, so every name the server accepts reads back as itself."""
     return "`" + name.replace("`", "``") + "`"
 
 
+def check_identifier(name: str, what: str = "identifier") -> str:
+    """``name`` if some server accepts it as an identifier; one line saying why not otherwise."""
+    if not isinstance(name, str) or not name or len(name) > 64 or "\0" in name or name != name.rstrip(" "):
+        raise SchemagateError(f"Invalid {what} {name!r}: an identifier has 1-64 characters, no NUL and no trailing space.")
+    return name
+
+
 def quote_identifier(name: str, what: str = "identifier") -> str:
-    return f"`{validate_identifier(name, what)}`"
+    """Quote an identifier, refusing only what no server accepts as one.
+
+    One policy for every name that reaches SQL, wherever it came from: a table the backup can
+    dump, the gate can copy, seed and probe. Names schemagate composes from what a user types in
+    (scratch databases, the journal table, backup file names) are held to ``validate_identifier``.
+    """
+    return quote_name(check_identifier(name, what))
 
 
 def connect(params: ConnectionParams, database: Optional[str] = None, autocommit: bool = True) -> Any:
@@ -157,30 +173,19 @@ def connect(params: ConnectionParams, database: Optional[str] = None, autocommit
 def connection_error(exc: BaseException, params: ConnectionParams, database: Optional[str]) -> SchemagateError:
     code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
     where = params.describe()
-    if code == _ACCESS_DENIED:
+    if code == ER_ACCESS_DENIED:
         return SchemagateError(f"Access denied for {where}: check login_user and login_password (or config_file).")
-    if code == _UNKNOWN_DATABASE:
+    if code == ER_BAD_DB:
         return SchemagateError(f"Unknown database {database!r} on {where}: check the database name.")
     text = error_text(exc)
-    if code == _CANT_CONNECT and ("SSL" in text or "certificate" in text.lower()):
+    if code == CR_CONN_HOST_ERROR and ("SSL" in text or "certificate" in text.lower()):
         reason = text.split("(", 2)[-1].rstrip(")") if text.count("(") >= 2 else text
         return SchemagateError(
             f"TLS handshake with {where} failed ({reason}): check ca_cert, client_cert, client_key and check_hostname."
         )
-    if code in (_CANT_CONNECT, _CANT_CONNECT_SOCKET, _UNKNOWN_HOST):
+    if code in (CR_CONN_HOST_ERROR, CR_CONNECTION_ERROR, CR_UNKNOWN_HOST):
         return SchemagateError(
             f"Cannot reach the MySQL server at {where}: check login_host/login_port/login_unix_socket "
             "and that the server is running."
         )
     return SchemagateError(f"Cannot connect to {where}: {error_text(exc)}")
-
-
-def error_text(exc: BaseException) -> str:
-    """'(code) message' of a driver error on one line."""
-    if len(exc.args) >= 2 and isinstance(exc.args[0], int):
-        return f"({exc.args[0]}) {' '.join(str(exc.args[1]).split())}"
-    return " ".join(str(exc).split()) or type(exc).__name__
-
-
-def error_code(exc: BaseException) -> Optional[int]:
-    return exc.args[0] if exc.args and isinstance(exc.args[0], int) else None

@@ -10,6 +10,7 @@ from typing import Any, Optional
 from .bookkeeping import MARKER_TABLE
 from .connection import MySQLError, error_text, quote_identifier, validate_identifier
 from .errors import SchemagateError
+from .session import SqlSession
 
 
 def scratch_name(source: str, purpose: str, run_id: str) -> str:
@@ -30,8 +31,7 @@ def check_scratch_target(source: str, target: str) -> None:
 
 
 def database_exists(cur: Any, name: str) -> bool:
-    cur.execute("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (name,))
-    return cur.fetchone() is not None
+    return SqlSession(cur.connection).database_exists(name)
 
 
 def _marker_run(cur: Any, name: str) -> Optional[str]:

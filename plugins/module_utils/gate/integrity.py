@@ -32,9 +32,10 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 
 from ..core.catalog import read_tables
 from ..core.checks import CheckResult
-from ..core.connection import MySQLError, error_code, error_text, quote_identifier, validate_identifier
+from ..core.connection import MySQLError, check_identifier, error_code, error_text, quote_identifier, validate_identifier
 from ..core.dialect import ServerInfo
 from ..core.errors import SchemagateError
+from ..core.session import SqlSession
 
 
 # Server error codes the probes expect or must tell apart.
@@ -140,11 +141,8 @@ def declared_keys(
     validate_identifier(database, "database name")
     if tables is not None:
         for table in tables:
-            validate_identifier(table, "table name")
-    with conn.cursor() as cur:
-        cur.execute("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (database,))
-        if cur.fetchone()[0] == 0:
-            raise SchemagateError(f"Unknown database {database!r}: check the database name.")
+            check_identifier(table, "table name")
+    SqlSession(conn, server).require_database(database)
     structure = read_tables(conn, database, server, only=tables)
     if tables is not None:
         missing = sorted(set(tables) - set(structure))

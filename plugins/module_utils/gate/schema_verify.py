@@ -31,6 +31,7 @@ from ..core.connection import MySQLError, error_text, quote_identifier, quote_na
 from ..core.dialect import ServerInfo
 from ..core.errors import SchemagateError
 from ..core.expectations import Expectations, ForeignKeyRule, load_expectations
+from ..core.session import SqlSession
 from ..core.sql_script import Statement, split_statements
 
 
@@ -55,10 +56,7 @@ def verify_schema(
     expectations = load_expectations(expectations_file)
     sql_checks = load_verify_sql(verify_sql_file) if verify_sql_file else []
     validate_identifier(database, "database name")
-    with conn.cursor() as cur:
-        cur.execute("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (database,))
-        if not cur.fetchone()[0]:
-            raise SchemagateError(f"Unknown database {database!r}: check the database name.")
+    SqlSession(conn, server).require_database(database)
 
     tables = read_tables(conn, database, server)
     results = structure_checks(expectations, tables)

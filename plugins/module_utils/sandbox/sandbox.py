@@ -21,6 +21,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from ..core.connection import ConnectionParams, MySQLError, connect, error_text, quote_identifier
 from ..core.errors import SchemagateError
+from ..core.session import database_exists
 from ..core.sql_script import split_statements
 from .sample_data import SampleScale, seed_base_data
 
@@ -343,8 +344,7 @@ def ensure_production(
     result: Dict[str, Any] = {"changed": False, "database": database, "seeded": None}
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (database,))
-            exists = cur.fetchone() is not None
+            exists = database_exists(conn, database)
             if exists and reset:
                 cur.execute(f"DROP DATABASE {quoted}")
                 exists = False
