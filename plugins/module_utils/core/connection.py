@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional
 
 from .errors import SchemagateError
-from .server_errors import (  # noqa: F401  error_code and error_text are re-exported: callers import them from here
+# error_code and error_text are re-exported: callers import them from here.
+from .server_errors import (  # noqa: F401  pylint: disable=unused-import
     CR_CONN_HOST_ERROR,
     CR_CONNECTION_ERROR,
     CR_UNKNOWN_HOST,
@@ -50,7 +51,6 @@ CONNECTION_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
 }
 
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9_$]{1,64}$")
-
 
 
 @dataclass(frozen=True)
