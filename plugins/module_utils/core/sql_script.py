@@ -21,6 +21,8 @@ from typing import List
 from .errors import SchemagateError
 
 _DELIMITER_LINE = re.compile(r"^[ \t]*DELIMITER[ \t]+(\S+)[ \t]*$", re.IGNORECASE)
+# Comments the server reads: executable comments (/*!, MariaDB's /*M!) and optimizer hints (/*+).
+_KEPT_COMMENTS = ("/*!", "/*M!", "/*+")
 # Statements whose body may hold ';'-terminated statements of its own.
 COMPOUND_HEAD = re.compile(
     r"^\s*(?:CREATE\s+(?:OR\s+REPLACE\s+)?(?:DEFINER\s*=\s*(?:`[^`]*`|'[^']*'|\S+?)(?:@(?:`[^`]*`|'[^']*'|\S+))?\s+)?"
@@ -29,23 +31,27 @@ COMPOUND_HEAD = re.compile(
     re.IGNORECASE,
 )
 _QUOTED = re.compile(r"'(?:[^'\\]|\\.|'')*'|\"(?:[^\"\\]|\\.|\"\")*\"|`(?:[^`]|``)*`", re.DOTALL)
-_BLOCK_WORD = re.compile(r"\b(BEGIN|CASE|END)\b(?:\s+(IF|LOOP|WHILE|REPEAT|CASE)\b)?", re.IGNORECASE)
+_BLOCK_WORD = re.compile(
+    r"\b(?:(END)\b(?:\s+(?:IF|LOOP|WHILE|REPEAT|CASE)\b)?|(BEGIN|CASE|IF|LOOP|WHILE|REPEAT)\b(\s*\(|\s+(?:NOT\s+)?EXISTS\b)?)",
+    re.IGNORECASE,
+)
 
 
 def open_blocks(sql: str) -> int:
-    """BEGIN/CASE blocks of a compound statement not yet closed by their END.
+    """Blocks of a compound statement not yet closed by their END.
 
-    ``END IF``, ``END LOOP``, ``END WHILE`` and ``END REPEAT`` close blocks that
-    never counted (IF, LOOP, ... open nothing here); ``END CASE`` and a bare
-    ``END`` (a BEGIN block or a CASE expression) close one.
+    ``BEGIN``, ``CASE``, ``IF ... THEN``, ``LOOP``, ``WHILE`` and ``REPEAT`` open one; ``END`` (with or
+    without ``IF``/``CASE``/``LOOP``/``WHILE``/``REPEAT``) closes one. The functions ``IF(...)`` and
+    ``REPEAT(...)`` and ``IF [NOT] EXISTS`` open nothing.
     """
     depth = 0
     for match in _BLOCK_WORD.finditer(_QUOTED.sub(" ", sql)):
-        word, follower = match.group(1).upper(), (match.group(2) or "").upper()
-        if word in ("BEGIN", "CASE"):
-            depth += 1
-        elif follower in ("", "CASE"):
+        if match.group(1):
             depth -= 1
+        elif match.group(3) and match.group(2).upper() in ("IF", "REPEAT"):
+            continue  # IF(...), REPEAT(...), IF EXISTS: not blocks
+        else:
+            depth += 1
     return depth
 
 
@@ -67,7 +73,7 @@ def _starts_comment(script: str, i: int, delimiter: str) -> bool:
     if script.startswith(delimiter, i):
         return True
     if script.startswith("/*", i):
-        return not (script.startswith("/*!", i) or script.startswith("/*M!", i))
+        return not script.startswith(_KEPT_COMMENTS, i)
     return script[i] == "#" or script.startswith("-- ", i) or script.startswith("--\n", i)
 
 
@@ -144,8 +150,8 @@ def split_statements(script: str, source: str = "<sql>", first_line: int = 1) ->
                 raise SchemagateError(f"{source}: line {line}: unterminated /* comment; close it with */")
             chunk = script[i : j + 2]
             line += chunk.count("\n")
-            if chunk.startswith("/*!") or chunk.startswith("/*M!"):
-                buf.append(chunk)  # executable comment: the server reads it
+            if chunk.startswith(_KEPT_COMMENTS):
+                buf.append(chunk)  # executable comment or optimizer hint: the server reads it
             else:
                 buf.append(" ")
             i = j + 2

@@ -612,11 +612,13 @@ class MigrationRunner:
                 foreign = None
             if foreign:
                 return f" {foreign}."
-        if code == _PARSE_ERROR and is_compound(statement.sql):
-            return (" A compound statement (BEGIN ... END) must reach the server whole: write it between DELIMITER $$ lines"
-                    " (or check that every BEGIN, IF and CASE has its END).")
-        if code == _PARSE_ERROR and re.search(r"\bEND\s*$", statement.sql, re.IGNORECASE):
-            return " This looks like the end of a compound statement split at a ';': use DELIMITER around the CREATE ... BEGIN ... END."
+        cut = "near ''" in error_text(exc)  # the server reached the end of the text mid-statement
+        if code == _PARSE_ERROR and cut and is_compound(statement.sql):
+            return (" The compound statement ended early, at a ';' inside its body: write it between DELIMITER $$ lines"
+                    " (use DELIMITER), or check that every BEGIN, IF, CASE and LOOP has its END")
+        if code == _PARSE_ERROR and re.match(r"^\s*END\b", statement.sql, re.IGNORECASE):
+            return (" This is the tail of a compound statement that was split at a ';': use DELIMITER around the"
+                    " CREATE ... BEGIN ... END")
         return ""
 
     def _objects(self) -> Set[str]:
