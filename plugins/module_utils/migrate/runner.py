@@ -486,7 +486,8 @@ class MigrationRunner:
                     if effect is not None and _effect_undone(effect, self._objects()):
                         run.skipped.append(f"statements {index}-{len(statements)}: everything the up made is already undone")
                         break
-                    self._journal_failed(migration, direction, index - 1 > start, f"cannot judge: {verdict.reason}", before)
+                    self._journal_failed(migration, direction, index - 1 > start or not was_applied,
+                                         f"cannot judge: {verdict.reason}", before)
                     raise self._unsafe_partial(migration, statement, index, len(statements), verdict.reason, effect)
                 sql = verdict.sql or sql
             try:
