@@ -112,7 +112,7 @@ def clone(module):
             dropped = drop_scratch(conn, params['database'], params['scratch_database'], params['run_id'])
             return dict(changed=dropped, server=server_facts(server))
         # The rows of every migration tool's table and schemagate's journals: the rehearsal starts at production's history.
-        table = params['migrations_table']
+        table = params['migrations_table'] or 'migrations'
         history = [t for t in bookkeeping_tables(table) if t not in (MARKER_TABLE, LOCK_TABLE)]
         report = clone_schema(conn, server, params['database'], params['scratch_database'], params['run_id'], history)
         return dict(changed=True, clone=report.as_dict(), server=server_facts(server))
