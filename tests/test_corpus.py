@@ -45,8 +45,9 @@ def empty_database(admin):
 
 
 @pytest.mark.parametrize("migration_format", FORMATS)
-def test_corpus_applies_rolls_back_and_reapplies_with_identical_fingerprints(migration_format, empty_database, admin, server,
-                                                                            connection_to):
+def test_corpus_applies_rolls_back_and_reapplies_with_identical_fingerprints(
+    migration_format, empty_database, admin, server, connection_to
+):
     directory = os.path.join(CORPUS, migration_format)
     assert detect_format(directory) == migration_format
     migrations = load_migrations(directory)

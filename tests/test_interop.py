@@ -132,8 +132,8 @@ def test_artisan_and_schemagate_share_one_history_both_ways(artisan, empty_datab
     assert artisan_status(artisan(empty_database, "migrate:status")) == {names[0]: (True, 1), names[1]: (True, 2), names[2]: (True, 2)}
 
     assert runner.rollback().names == [names[2], names[1]]  # schemagate undoes its batch
-    assert artisan_status(artisan(empty_database, "migrate:status")) == {names[0]: (True, 1), names[1]: (False, None),
-                                                                          names[2]: (False, None)}
+    expected = {names[0]: (True, 1), names[1]: (False, None), names[2]: (False, None)}
+    assert artisan_status(artisan(empty_database, "migrate:status")) == expected
     artisan(empty_database, "migrate", "--force")  # and back: artisan runs what schemagate undid
     assert [(s.state, s.batch) for s in runner.status()] == [(APPLIED, 1), (APPLIED, 2), (APPLIED, 2)]
     artisan(empty_database, "migrate:rollback", "--force")

@@ -155,6 +155,39 @@ def test_flyway_checksum_is_crc32_over_lines_without_breaks_signed():
     assert -(1 << 31) <= flyway_checksum(b"x" * 1000) < (1 << 31)
 
 
+def test_flyway_checksum_matches_flywayss_own_calculator_on_its_worked_example():
+    # Flyway's ChecksumCalculator (compiled from its source, /work/notes/formats.md) gives 194980085 for this file,
+    # and for its CRLF, CR-only, BOM and no-final-newline variants; a trailing space changes it to -1665544372.
+    text = "CREATE TABLE t (id INT);\nINSERT INTO t VALUES (1);\n"
+    for variant in (text, text.replace("\n", "\r\n"), text.replace("\n", "\r"), "\ufeff" + text, text.rstrip("\n"), text + "\n\n"):
+        assert flyway_checksum(variant.encode("utf-8")) == 194980085
+    assert flyway_checksum(text.replace(";", "; ", 1).encode()) == -1665544372
+    assert flyway_checksum(b"") == 0
+
+
+def test_flyway_placeholders_are_refused_naming_the_line(tmp_path):
+    write(tmp_path, "V1__init.sql", "CREATE TABLE a (id INT);\nINSERT INTO a VALUES (${tenant_id});\n")
+    with pytest.raises(SchemagateError, match=r"V1__init.sql: line 2: Flyway placeholder \$\{tenant_id\}"):
+        load_migrations(str(tmp_path))
+
+
+def test_dbmate_versions_are_text_and_files_run_in_name_order(tmp_path):
+    write(tmp_path, "9_nine.sql", "-- migrate:up\nSELECT 9;\n-- migrate:down\n")
+    write(tmp_path, "10_ten.sql", "-- migrate:up\nSELECT 10;\n-- migrate:down\n")
+    write(tmp_path, "05beta.sql", "-- migrate:up\nSELECT 5;\n-- migrate:down\n")
+    assert [(m.version, m.name) for m in load_migrations(str(tmp_path), DBMATE)] == [
+        ("05", "05beta"), ("10", "10_ten"), ("9", "9_nine"),  # as dbmate sorts: by file name
+    ]
+
+
+def test_an_empty_golang_migrate_file_is_refused_as_golang_migrate_itself_fails_on_it(tmp_path):
+    write(tmp_path, "1_a.up.sql", "")
+    with pytest.raises(SchemagateError, match="golang-migrate itself fails on it .*1065"):
+        load_migrations(str(tmp_path))
+    write(tmp_path, "1_a.up.sql", "-- nothing to do yet\n")
+    assert load_migrations(str(tmp_path))[0].up == ()
+
+
 def test_misnamed_files_beside_laravel_pairs_name_the_format(tmp_path):
     write(tmp_path, "2025_01_01_000000_a.up.sql", "SELECT 1;")
     write(tmp_path, "V1__flyway_style.sql", "SELECT 1;")

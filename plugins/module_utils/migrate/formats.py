@@ -36,6 +36,8 @@ AUTO = "auto"
 _LARAVEL_PAIR = re.compile(r"^(?P<name>(?P<version>\d{4}_\d{2}_\d{2}_\d{6})_[a-z0-9_]+)\.(?P<direction>up|down)\.sql$")
 _NUMBERED_PAIR = re.compile(r"^(?P<name>(?P<version>\d+)_.+)\.(?P<direction>up|down)\.sql$")
 _NUMBERED_FILE = re.compile(r"^(?P<name>(?P<version>\d+)_.*)\.sql$")
+_DBMATE_FILE = re.compile(r"^(?P<name>(?P<version>\d+).*)\.sql$")  # dbmate: the leading digits, kept as text
+_FLYWAY_PLACEHOLDER = re.compile(r"\$\{[A-Za-z0-9_.:-]+\}")
 _FLYWAY_FILE = re.compile(r"^(?P<kind>[VU])(?P<version>\d+(?:[._]\d+)*)__(?P<description>.*)\.sql$|^R__(?P<repeatable>.+)\.sql$")
 _GOOSE_MARK = re.compile(r"^--\s*\+goose\s+(?P<command>.+?)\s*$", re.IGNORECASE)
 _DBMATE_MARK = re.compile(r"^--\s*migrate:(?P<section>up|down)\b(?P<options>.*)$")
@@ -170,6 +172,13 @@ def _read_pairs(directory: str, pattern: "re.Pattern[str]", migration_format: st
                 f"Migration {name} has a down file but no up file: add {os.path.join(directory, name)}.up.sql or delete the down."
             )
         up_bytes = read_migration_file(directory, files["up"])
+        if numeric:
+            for path in files.values():
+                if os.path.getsize(path) == 0:
+                    raise SchemagateError(
+                        f"Migration file {path} is empty: golang-migrate itself fails on it (Error 1065 Query was empty); "
+                        "write a comment in it (a comment-only migration is fine) or delete it."
+                    )
         down = None
         if "down" in files:
             down = _split(decode(read_migration_file(directory, files["down"]), files["down"]), files["down"])
@@ -213,6 +222,8 @@ def _numbered_files(directory: str, migration_format: str) -> List[Tuple[SqlFile
         if not match:
             raise _misnamed(sql_file.path, migration_format)
         version = str(int(match.group("version")))
+        if version == "0":
+            raise SchemagateError(f"Migration file {sql_file.path} has version 0: goose versions start at 1 (0 is goose's own initial row).")
         if version in seen:
             raise SchemagateError(
                 f"Duplicate migration version {match.group('version')}: {seen[version]} and {sql_file.filename}; "
@@ -261,7 +272,10 @@ def _parse_goose(text: str, path: str) -> Tuple[Tuple[Statement, ...], Optional[
         command = mark.group("command").upper() if mark else ""
         if mark and command in ("UP", "DOWN"):
             if in_block:
-                raise SchemagateError(f"{path}: line {number}: '-- +goose {command.title()}' inside a StatementBegin block: close it with '-- +goose StatementEnd' first")
+                raise SchemagateError(
+                    f"{path}: line {number}: '-- +goose {command.title()}' inside a StatementBegin block: "
+                    "close it with '-- +goose StatementEnd' first"
+                )
             flush_chunk()
             section = command.lower()
             if section in sections:
@@ -273,7 +287,10 @@ def _parse_goose(text: str, path: str) -> Tuple[Tuple[Statement, ...], Optional[
             transactional = False
             continue
         if mark and command.startswith("ENVSUB"):
-            raise SchemagateError(f"{path}: line {number}: '-- +goose ENVSUB' substitutes environment variables at run time, which schemagate does not: write the values into the file")
+            raise SchemagateError(
+                f"{path}: line {number}: '-- +goose ENVSUB' substitutes environment variables at run time, "
+                "which schemagate does not: write the values into the file"
+            )
         if mark and command == "STATEMENTBEGIN":
             if section is None:
                 raise SchemagateError(f"{path}: line {number}: StatementBegin before '-- +goose Up': start the file with '-- +goose Up'")
@@ -291,7 +308,10 @@ def _parse_goose(text: str, path: str) -> Tuple[Tuple[Statement, ...], Optional[
             chunk_line = number + 1
             continue
         if mark:
-            raise SchemagateError(f"{path}: line {number}: unknown goose annotation '{line.strip()}': use Up, Down, StatementBegin, StatementEnd or NO TRANSACTION")
+            raise SchemagateError(
+                f"{path}: line {number}: unknown goose annotation '{line.strip()}': "
+                "use Up, Down, StatementBegin, StatementEnd or NO TRANSACTION"
+            )
         if section == "up":
             up_lines.append(line)
         if in_block:
@@ -326,15 +346,25 @@ def _leading_blank_lines(lines: Sequence[str]) -> int:
 
 
 def read_dbmate(directory: str) -> List[Migration]:
+    """dbmate's files: the version is the leading digits as text ('05' is not '5'); they run in file-name order."""
     migrations = []
-    for sql_file, name, version in _numbered_files(directory, DBMATE):
+    seen: Dict[str, str] = {}
+    for sql_file in list_sql_files(directory):
+        match = _DBMATE_FILE.match(sql_file.filename)
+        if not match:
+            raise _misnamed(sql_file.path, DBMATE)
+        name, raw_version = match.group("name"), match.group("version")
+        if raw_version in seen:
+            raise SchemagateError(
+                f"Duplicate migration version {raw_version}: {seen[raw_version]} and {sql_file.filename}; give each change its own version."
+            )
+        seen[raw_version] = sql_file.filename
         text = decode(read_migration_file(directory, sql_file.path), sql_file.path)
-        raw_version = sql_file.filename.split("_", 1)[0]
         up, down, up_text, transactional = _parse_dbmate(text, sql_file.path)
         migrations.append(
             Migration(
                 name=name, version=raw_version, up_path=sql_file.path, down_path=sql_file.path if down is not None else None,
-                up=up, down=down, checksum=text_checksum(up_text.encode("utf-8")), sort_key=(int(version), name),
+                up=up, down=down, checksum=text_checksum(up_text.encode("utf-8")), sort_key=(sql_file.filename,),
                 migration_format=DBMATE, description=name.split("_", 1)[1] if "_" in name else name,
                 transactional=transactional,
             )
@@ -388,6 +418,17 @@ def flyway_version_key(version: str) -> Tuple[int, ...]:
     return tuple(parts)
 
 
+def _refuse_placeholders(text: str, path: str) -> str:
+    match = _FLYWAY_PLACEHOLDER.search(text)
+    if match:
+        line = text.count("\n", 0, match.start()) + 1
+        raise SchemagateError(
+            f"{path}: line {line}: Flyway placeholder {match.group(0)} (Flyway replaces it at run time; schemagate does not): "
+            "write the value into the script."
+        )
+    return text
+
+
 def read_flyway(directory: str) -> List[Migration]:
     versioned: Dict[Tuple[int, ...], SqlFile] = {}
     undos: Dict[Tuple[int, ...], SqlFile] = {}
@@ -423,13 +464,14 @@ def read_flyway(directory: str) -> List[Migration]:
         down_checksum = None
         if undo is not None:
             undo_data = read_migration_file(directory, undo.path)
-            down = _split(decode(undo_data, undo.path), undo.path)
+            down = _split(_refuse_placeholders(decode(undo_data, undo.path), undo.path), undo.path)
             down_checksum = flyway_checksum(undo_data)
             down_description = _FLYWAY_FILE.match(undo.filename).group("description").replace("_", " ")  # type: ignore[union-attr]
         migrations.append(
             Migration(
                 name=sql_file.filename[: -len(".sql")], version=version, up_path=sql_file.path,
-                down_path=undo.path if undo else None, up=_split(decode(data, sql_file.path), sql_file.path), down=down,
+                down_path=undo.path if undo else None, up=_split(_refuse_placeholders(decode(data, sql_file.path), sql_file.path), sql_file.path),
+                down=down,
                 checksum=text_checksum(data), sort_key=(0, key), migration_format=FLYWAY,
                 description=match.group("description").replace("_", " "),  # type: ignore[union-attr]
                 tool_checksum=flyway_checksum(data), script=sql_file.relative,
@@ -442,8 +484,8 @@ def read_flyway(directory: str) -> List[Migration]:
         migrations.append(
             Migration(
                 name=sql_file.filename[: -len(".sql")], version="", up_path=sql_file.path, down_path=None,
-                up=_split(decode(data, sql_file.path), sql_file.path), down=None, checksum=text_checksum(data),
-                sort_key=(1, (), description), migration_format=FLYWAY, description=description, repeatable=True,
+                up=_split(_refuse_placeholders(decode(data, sql_file.path), sql_file.path), sql_file.path), down=None,
+                checksum=text_checksum(data), sort_key=(1, (), description), migration_format=FLYWAY, description=description, repeatable=True,
                 tool_checksum=flyway_checksum(data), script=sql_file.relative,
             )
         )

@@ -362,14 +362,14 @@ class FlywayHistory(ToolHistory):
         versions: Dict[Tuple[int, ...], Tuple[str, Any, bool]] = {}  # key -> (version, checksum, applied)
         baseline: Optional[Tuple[int, ...]] = None
         repeatables: Dict[str, Any] = {}
-        for _rank, version, _description, kind, script, checksum, success in self._rows():
+        for _rank, version, description, kind, _script, checksum, success in self._rows():
             if not success:
                 continue
             if kind == "BASELINE" and version:
                 baseline = flyway_version_key(str(version))
             elif version is None:
                 if kind in ("SQL", "JDBC"):
-                    repeatables[str(script)] = checksum
+                    repeatables[str(description)] = checksum  # Flyway keys repeatables by description
             elif kind.startswith("UNDO"):
                 versions[flyway_version_key(str(version))] = (str(version), checksum, False)
             elif kind != "SCHEMA":
@@ -386,9 +386,9 @@ class FlywayHistory(ToolHistory):
             migration = by_key.get(key)
             out.append(Recorded(migration.name if migration else version, has_file=migration is not None,
                                 tool_checksum=None if checksum is None else int(checksum)))
-        scripts = {m.script: m for m in self.migrations if m.repeatable}
-        for script, checksum in repeatables.items():
-            migration = scripts.get(script)
+        described = {m.description: m for m in self.migrations if m.repeatable}
+        for description, checksum in repeatables.items():
+            migration = described.get(description)
             if migration is not None:  # a repeatable counts as applied while its recorded checksum is its file's
                 if checksum is not None and int(checksum) == migration.tool_checksum:
                     out.append(Recorded(migration.name, tool_checksum=int(checksum)))

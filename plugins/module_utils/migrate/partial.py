@@ -27,7 +27,7 @@ _NAME = r"(?:`(?:[^`]|``)+`|[A-Za-z0-9_$]+)"
 _QUALIFIED = rf"(?:{_NAME}\s*\.\s*)?({_NAME})"
 _IF_EXISTS = re.compile(r"\bIF\s+(?:NOT\s+)?EXISTS\b", re.IGNORECASE)
 _DROP_OBJECTS = re.compile(
-    rf"^\s*DROP\s+(?:TEMPORARY\s+)?(TABLE|TABLES|VIEW|PROCEDURE|FUNCTION|TRIGGER|EVENT)\s+(.+?)(?:\s+(?:RESTRICT|CASCADE))?\s*$",
+    r"^\s*DROP\s+(?:TEMPORARY\s+)?(TABLE|TABLES|VIEW|PROCEDURE|FUNCTION|TRIGGER|EVENT)\s+(.+?)(?:\s+(?:RESTRICT|CASCADE))?\s*$",
     re.IGNORECASE | re.DOTALL,
 )
 _DROP_INDEX = re.compile(rf"^\s*DROP\s+INDEX\s+({_NAME})\s+ON\s+{_QUALIFIED}\s*$", re.IGNORECASE | re.DOTALL)

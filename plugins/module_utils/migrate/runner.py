@@ -31,7 +31,7 @@ from ..core.dialect import detect_server, foreign_construct, resolve_sql_mode
 from ..core.errors import SchemagateError
 from ..core.sql_script import Statement, is_compound
 from .formats import AUTO, FORMATS, LARAVEL, version_key
-from .history import DEFAULT_TABLES, Recorded, ToolHistory, history_for
+from .history import DEFAULT_TABLES, ToolHistory, history_for
 from .locks import advisory_lock, describe_open_transactions
 from .migration import Direction, Migration
 from .partial import Judgement, collapse, judge, objects_of
@@ -355,7 +355,7 @@ class MigrationRunner:
                 )
             plan.append((migration, row.done))  # type: ignore[arg-type]
         pending = self.pending()
-        planned = {m.name for m, _ in plan}
+        planned = {migration.name for migration, _done in plan}
         plan += [(m, 0) for m in pending if m.name not in planned]
         plan.sort(key=lambda item: item[0].sort_key)
         return plan, []
@@ -367,7 +367,7 @@ class MigrationRunner:
             raise SchemagateError("steps must be a positive number of migrations to roll back.")
         if pretend:
             targets, notes = self._rollback_targets(steps)
-            runs = [MigrationRun(m.name, DOWN, b, [s.sql for s in m.statements(DOWN)]) for m, b, _ in targets]
+            runs = [MigrationRun(m.name, DOWN, b, [s.sql for s in m.statements(DOWN)]) for m, b, _partial in targets]
             return RunResult(bool(runs), runs, pretend=True, notes=notes)
         with advisory_lock(self.conn, self.settings.database, self.settings.lock_timeout):
             self._prepare_session()
@@ -682,7 +682,7 @@ class MigrationRunner:
                 f"Table {self.settings.journal_table!r} in {self.settings.database} is not schemagate's journal: "
                 "rename that application table (the schemagate_ prefix is reserved), or set migrations_table."
             )
-        extra = [c for c, _ in _JOURNAL_COLUMNS]
+        extra = [name for name, _definition in _JOURNAL_COLUMNS]
         cols = ", ".join(c if c in have else f"NULL AS {c}" for c in extra)
         with self.conn.cursor() as cur:
             cur.execute(
