@@ -40,3 +40,5 @@ def test_goose_files_migrate_roll_back_and_baseline_through_the_playbook(databas
     out = playbook(str(vars_file), "-e", "migrate_command=baseline", "-e", "migrate_baseline_version=20250301120100")
     assert "baselined: 20250301120000_create_publishers_and_books, 20250301120100_extend_books" in out
     assert goose_rows(admin, database) == [20250301120000, 20250301120100]
+    out = playbook(str(vars_file), "-e", "migrate_command=status")
+    assert "applied | 20250301120100_extend_books | - | " in out and "pending | 20250301120200_create_reviews | - | " in out
