@@ -112,15 +112,6 @@ def test_unreachable_host(sandbox_cfg):
 
 <<<<<<< HEAD
 =======
-def test_a_bad_migration_set_changes_nothing(database, runner_for, migrations_copy, tables_of):
-    before = fingerprint(tables_of(database, bookkeeping=True))
-    write(migrations_copy, "2025_10_01_070000_Create-Thing.up.sql", "CREATE TABLE thing (id INT PRIMARY KEY);")
-    with pytest.raises(SchemagateError, match="Misnamed migration file"):
-        runner_for(database, migrations_copy).migrate()
-    assert fingerprint(tables_of(database, bookkeeping=True)) == before
-
-
->>>>>>> 1ce31bf (Runner reads golang-migrate, goose, dbmate and Flyway sets (detected or declared) and records them in each tool's own table; enums for states and directions; fix-and-retry (a fixed failed migration runs again, resume of a partial whose done statements are unchanged); partial rollback by a stated rule (migrate/partial.py); compound statements without DELIMITER; sql_mode; MySQL-only/MariaDB-only construct hints; symlinks out of the migrations dir refused; up-only and empty migrations allowed)
 def test_a_sandbox_on_a_busy_port_fails_at_once_naming_the_cause(sandbox_cfg, tmp_path):
     from plugins.module_utils.sandbox import sandbox
 

@@ -28,7 +28,7 @@ class _Scenarios:
         self.server = server
         self.settings = settings
         self.runner = MigrationRunner(conn, settings, migrations)
-        self.excluded = bookkeeping_tables(settings.migrations_table)
+        self.excluded = bookkeeping_tables(self.runner.settings.table)  # the table the format's tool records in
         self.results: List[CheckResult] = []
 
     def tables(self) -> Tables:
