@@ -110,8 +110,6 @@ def test_unreachable_host(sandbox_cfg):
     assert "Cannot reach the MySQL server at nobody@127.0.0.1:1" in one_line(failure.value)
 
 
-<<<<<<< HEAD
-=======
 def test_a_sandbox_on_a_busy_port_fails_at_once_naming_the_cause(sandbox_cfg, tmp_path):
     from plugins.module_utils.sandbox import sandbox
 
