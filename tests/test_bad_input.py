@@ -39,9 +39,17 @@ def test_misnamed_files_are_refused(migrations_copy, filename, expected):
     assert expected in one_line(failure.value) and filename in failure.value.message
 
 
-def test_missing_down_file(migrations_copy):
+def test_an_up_only_migration_is_allowed_and_declared_irreversible(migrations_copy):
     write(migrations_copy, "2025_10_01_070000_create_thing.up.sql", "CREATE TABLE thing (id INT PRIMARY KEY);")
-    with pytest.raises(SchemagateError, match=r"2025_10_01_070000_create_thing has no down file: add .*\.down\.sql"):
+    loaded = {m.name: m for m in load_migrations(migrations_copy)}
+    assert loaded["2025_10_01_070000_create_thing"].reversible is False
+    assert loaded["2025_10_01_070000_create_thing"].down is None
+    assert all(m.reversible for name, m in loaded.items() if name != "2025_10_01_070000_create_thing")
+
+
+def test_a_down_file_without_its_up(migrations_copy):
+    write(migrations_copy, "2025_10_01_070000_create_thing.down.sql", "DROP TABLE thing;")
+    with pytest.raises(SchemagateError, match=r"2025_10_01_070000_create_thing has a down file but no up file"):
         load_migrations(migrations_copy)
 
 
@@ -60,11 +68,12 @@ def test_unterminated_quote_names_file_and_line(migrations_copy):
         load_migrations(migrations_copy)
 
 
-def test_empty_up_file(migrations_copy):
+def test_an_empty_or_comment_only_migration_is_allowed(migrations_copy):
     write(migrations_copy, "2025_10_01_070000_create_thing.up.sql", "-- nothing yet\n")
-    write(migrations_copy, "2025_10_01_070000_create_thing.down.sql", "DROP TABLE thing;")
-    with pytest.raises(SchemagateError, match="has no SQL statement"):
-        load_migrations(migrations_copy)
+    write(migrations_copy, "2025_10_01_070000_create_thing.down.sql", "")
+    loaded = {m.name: m for m in load_migrations(migrations_copy)}
+    assert loaded["2025_10_01_070000_create_thing"].up == () and loaded["2025_10_01_070000_create_thing"].down == ()
+    assert loaded["2025_10_01_070000_create_thing"].reversible
 
 
 def test_missing_directory(tmp_path):

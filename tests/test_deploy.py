@@ -258,3 +258,34 @@ def test_connection_dropped_during_the_backup_aborts_the_deploy_before_any_migra
     with admin.cursor() as cur:
         cur.execute(f"SELECT COUNT(*) FROM `{production}`.schemagate_deploy_lock")
         assert cur.fetchone()[0] == 0  # the lock was released on the way out
+
+
+def test_a_migration_that_stopped_halfway_is_undone_by_its_down_without_a_restore(admin, server, production, tmp_path):
+    # Issue 15, fault 3: the down was written for the whole change, so running it whole fails at its first
+    # statement (the foreign key was never created); the rollback runs only what applies, and no restore is needed.
+    broken = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS_DIR, broken)
+    name = "2025_10_02_000000_link_customers_to_branches"
+    (broken / f"{name}.up.sql").write_text(
+        "ALTER TABLE customers ADD COLUMN home_branch_id BIGINT UNSIGNED NULL;\n"
+        "CREATE INDEX idx_customers_home_branch ON customers (home_branch_id);\n"
+        "ALTER TABLE customers ADD CONSTRAINT fk_customers_home_branch FOREIGN KEY (home_branch_id) REFERENCES branchez (id);\n"
+    )
+    (broken / f"{name}.down.sql").write_text(
+        "ALTER TABLE customers DROP FOREIGN KEY fk_customers_home_branch;\n"
+        "DROP INDEX idx_customers_home_branch ON customers;\n"
+        "ALTER TABLE customers DROP COLUMN home_branch_id;\n"
+    )
+    before = snapshot(admin, server, production)
+    result, flat = deploy(tmp_path, production, "deploy.yml", schemagate_skip_gate=True, schemagate_migrations_dir=str(broken))
+    assert result.returncode != 0
+    assert "failed at statement 3 of 3" in flat
+    assert "EMERGENCY ROLLBACK (migrations) on " + production + ": verified" in flat  # by its down: no restore
+    assert "failed and was rolled back (7 migration(s) undone" in flat
+    after = snapshot(admin, server, production)
+    assert {table: after[1][table] for table in before[1]} == before[1]
+    assert app_fingerprint(admin, server, production) == json.loads(
+        (tmp_path / "state" / f"{production}.predeploy.json").read_text())["fingerprint"]
+    with admin.cursor() as cur:
+        cur.execute(f"SELECT COUNT(*) FROM `{production}`.schemagate_migrations")
+        assert cur.fetchone()[0] == 0  # nothing half-done left on record: rollback.yml has nothing more to do

@@ -38,7 +38,9 @@ options:
     choices: [ present, absent ]
     default: present
   migrations_table:
-    description: Laravel-compatible migrations table whose rows (and schemagate's journal) are copied.
+    description:
+      - A migrations table whose rows (and schemagate's journal beside it) are copied, when it is not one of the
+        tools' default names; the rows of every tool's default bookkeeping table are always copied.
     type: str
     default: migrations
 attributes:
@@ -80,7 +82,7 @@ server:
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.schemagate.mysql.plugins.module_utils.core.bookkeeping import journal_table
+from ansible_collections.schemagate.mysql.plugins.module_utils.core.bookkeeping import LOCK_TABLE, MARKER_TABLE, bookkeeping_tables
 from ansible_collections.schemagate.mysql.plugins.module_utils.core.scratch import check_scratch_target, drop_scratch
 from ansible_collections.schemagate.mysql.plugins.module_utils.gate.clone import clone_schema
 from ansible_collections.schemagate.mysql.plugins.module_utils.core.module_glue import argument_spec, connection, run, server_facts
@@ -109,10 +111,10 @@ def clone(module):
         if params['state'] == 'absent':
             dropped = drop_scratch(conn, params['database'], params['scratch_database'], params['run_id'])
             return dict(changed=dropped, server=server_facts(server))
-        table = params['migrations_table']
-        report = clone_schema(
-            conn, server, params['database'], params['scratch_database'], params['run_id'], (table, journal_table(table))
-        )
+        # The rows of every migration tool's table and schemagate's journals: the rehearsal starts at production's history.
+        table = params['migrations_table'] or 'migrations'
+        history = [t for t in bookkeeping_tables(table) if t not in (MARKER_TABLE, LOCK_TABLE)]
+        report = clone_schema(conn, server, params['database'], params['scratch_database'], params['run_id'], history)
         return dict(changed=True, clone=report.as_dict(), server=server_facts(server))
 
 

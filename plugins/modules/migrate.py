@@ -7,39 +7,40 @@ from __future__ import annotations
 
 DOCUMENTATION = r'''
 module: migrate
-short_description: Apply, roll back or report plain-SQL schema migrations (Laravel-compatible bookkeeping)
+short_description: Apply, roll back or report SQL schema migrations in the team's own format and history
 version_added: "0.1.0"
 description:
-  - Runs the C(.up.sql)/C(.down.sql) migrations of a directory against one database, with the semantics of
-    Laravel's C(migrate), C(migrate --step), C(migrate:rollback) and C(migrate:rollback --step=N).
-  - Applied migrations are recorded in a Laravel-compatible table (C(id), C(migration), C(batch)), so a Laravel
-    application on the same database agrees about what ran. A companion table C(schemagate_<migrations_table>)
-    keeps the checksum of each applied up file and a journal of the migration in flight.
-  - An applied migration whose up file changed is refused. A run that dies half-way is reported as C(partial)
-    by O(command=status); O(command=rollback) undoes it first.
+  - Runs the migrations of a directory against one database, with the semantics of Laravel's C(migrate),
+    C(migrate --step), C(migrate:rollback) and C(migrate:rollback --step=N).
+  - Reads schemagate's own C(.up.sql)/C(.down.sql) pairs, golang-migrate, goose, dbmate and Flyway files (O(format)),
+    and records applied migrations in that tool's own table with its exact columns and semantics (O(history)), so the
+    tool itself agrees about what ran and a database it already manages is picked up as it is.
+  - A companion table C(schemagate_<migrations_table>) keeps the checksum of each applied up, the batch and a journal
+    of the migration in flight.
+  - An applied migration whose up changed is refused. A migration that failed at its first statement having changed
+    nothing is simply pending again; once its file is fixed, migrate runs it. One that stopped after some statements is
+    C(partial) in O(command=status); O(command=migrate) resumes it when the statements that ran are unchanged, and
+    O(command=rollback) undoes exactly what it applied (its down's statements whose objects exist), or says what
+    remains and how to finish.
   - Runs hold a per-database advisory lock (C(GET_LOCK)), released by the server if the session dies, and set a
     short C(lock_wait_timeout) so DDL never queues behind a long transaction.
 author: schemagate contributors (@schemagate)
 extends_documentation_fragment:
   - schemagate.mysql.connection
+  - schemagate.mysql.migration_set
 options:
   database:
     description: Database to migrate.
     type: str
     required: true
     aliases: [ db ]
-  migrations_dir:
-    description:
-      - Directory of migration files on the host that executes the module, named
-        C(YYYY_MM_DD_HHMMSS_name.up.sql) with a matching C(YYYY_MM_DD_HHMMSS_name.down.sql).
-    type: path
-    required: true
   command:
     description:
       - V(migrate) applies pending migrations; V(rollback) undoes the last batch (or O(steps) migrations);
-        V(status) only reports.
+        V(status) only reports; V(baseline) records every migration up to O(baseline_version) as applied without
+        running it, for a database that already has that schema but no history.
     type: str
-    choices: [ migrate, rollback, status ]
+    choices: [ migrate, rollback, status, baseline ]
     default: migrate
   step:
     description: With V(migrate), give each migration its own batch (Laravel's C(--step)).
@@ -48,10 +49,11 @@ options:
   steps:
     description: With V(rollback), undo this many migrations across batches instead of the last batch.
     type: int
-  migrations_table:
-    description: Name of the Laravel-compatible table that records applied migrations.
+  baseline_version:
+    description:
+      - With V(baseline), the newest version the database already has, as the format writes versions
+        (C(2025_10_01_060100), C(20240101120000), C(1.2)). For Flyway this writes Flyway's own C(BASELINE) row.
     type: str
-    default: migrations
   lock_timeout:
     description: Seconds to wait for another run's deploy lock on the same database before failing.
     type: int
@@ -72,7 +74,7 @@ attributes:
     support: none
 seealso:
   - name: Laravel migrations
-    description: The bookkeeping this module is compatible with.
+    description: The default bookkeeping this module is compatible with.
     link: https://laravel.com/docs/migrations
 '''
 
@@ -100,6 +102,29 @@ EXAMPLES = r'''
     command: rollback
     steps: 2
 
+- name: Apply a golang-migrate directory, recording it in golang-migrate's schema_migrations
+  schemagate.mysql.migrate:
+    config_file: /etc/schemagate/deploy.cnf
+    database: shop
+    migrations_dir: /srv/shop/db/migrations
+    format: golang-migrate
+
+- name: Adopt a database that has the schema of Flyway versions up to 1.4 but no history
+  schemagate.mysql.migrate:
+    config_file: /etc/schemagate/deploy.cnf
+    database: shop
+    migrations_dir: /srv/shop/src/main/resources/db/migration
+    format: flyway
+    command: baseline
+    baseline_version: "1.4"
+
+- name: Run a MySQL 8 migration set on MariaDB with MySQL 8's default sql_mode
+  schemagate.mysql.migrate:
+    config_file: /etc/schemagate/deploy.cnf
+    database: shop
+    migrations_dir: /srv/shop/migrations
+    sql_mode: mysql8
+
 - name: Show applied and pending migrations
   schemagate.mysql.migrate:
     config_file: /etc/schemagate/deploy.cnf
@@ -121,13 +146,37 @@ server:
   type: dict
   sample: {flavor: mariadb, version: 10.11.6-MariaDB, label: MariaDB 10.11.6}
 status:
-  description: Every known migration after the run, applied ones first in Laravel order.
+  description:
+    - Every known migration after the run, applied ones first (Laravel order for Laravel history, version order
+      otherwise). C(state) is one of C(applied), C(pending), C(partial), C(failed) (failed at its first statement
+      having changed nothing; migrate runs it again), C(checksum_changed) or C(missing_file).
+    - C(reversible) is false for a migration without a down (only a restore undoes it).
   returned: always
   type: list
   elements: dict
   sample:
     - {migration: 2025_10_01_060100_create_notification_configurations_table, state: applied, batch: 1,
-       checksum: ok, detail: ""}
+       checksum: ok, detail: "", reversible: true, version: 2025_10_01_060100}
+format:
+  description: The format the migrations were read in (after detection).
+  returned: always
+  type: str
+  sample: golang-migrate
+history:
+  description: Whose bookkeeping table records them, and its name.
+  returned: always
+  type: dict
+  sample: {tool: golang-migrate, table: schema_migrations, journal: schemagate_schema_migrations}
+notes:
+  description: Remarks on the run, for example repeatable migrations a rollback leaves in place.
+  returned: always
+  type: list
+  elements: str
+baselined:
+  description: With O(command=baseline), the migrations recorded as applied without running.
+  returned: when command is baseline
+  type: list
+  elements: str
 pending:
   description: Names of migrations not applied after the run (in check mode, before it).
   returned: always
@@ -135,8 +184,9 @@ pending:
   elements: str
 migrations:
   description:
-    - The migrations run (or, in check mode, that would run), each with direction, batch, the statements and
-      the duration in milliseconds.
+    - The migrations run (or, in check mode, that would run), each with direction, batch, the statements, the
+      duration in milliseconds and the objects it created or removed. A partial rollback also lists the statements
+      it skipped and why.
   returned: always
   type: list
   elements: dict
@@ -155,31 +205,45 @@ failed_statement_index:
   description: 1-based position of the failed statement in its file.
   returned: failure of a migration statement
   type: int
+failed_file:
+  description: The file (and, with failed_statement_line, the line) of the statement that failed.
+  returned: failure of a migration statement
+  type: str
+failed_statement_line:
+  description: Line of the failed statement in failed_file.
+  returned: failure of a migration statement
+  type: int
 created_objects:
   description: Objects the failed migration had created before it failed (for example C(table foo), C(index foo.bar)).
   returned: failure of a migration statement
   type: list
   elements: str
+completed:
+  description: The migrations this run completed before the failure, briefly (statement counts and objects, not the SQL).
+  returned: failure of a migration statement
+  type: list
+  elements: dict
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.schemagate.mysql.plugins.module_utils.migrate.migration_files import load_migrations
 from ansible_collections.schemagate.mysql.plugins.module_utils.core.module_glue import argument_spec, connection, run, server_facts
-from ansible_collections.schemagate.mysql.plugins.module_utils.migrate.runner import MigrationRunner, RunnerSettings
+from ansible_collections.schemagate.mysql.plugins.module_utils.migrate.options import MIGRATION_SET_ARGUMENT_SPEC, load_set
+from ansible_collections.schemagate.mysql.plugins.module_utils.migrate.runner import MigrationRunner
 
 
 def main():
     module = AnsibleModule(
         argument_spec=argument_spec(
             database=dict(type='str', required=True, aliases=['db']),
-            migrations_dir=dict(type='path', required=True),
-            command=dict(type='str', default='migrate', choices=['migrate', 'rollback', 'status']),
+            command=dict(type='str', default='migrate', choices=['migrate', 'rollback', 'status', 'baseline']),
             step=dict(type='bool', default=False),
             steps=dict(type='int'),
-            migrations_table=dict(type='str', default='migrations'),
+            baseline_version=dict(type='str'),
             lock_timeout=dict(type='int', default=60),
             ddl_lock_wait_timeout=dict(type='int', default=5),
+            **MIGRATION_SET_ARGUMENT_SPEC
         ),
+        required_if=[('command', 'baseline', ['baseline_version'])],
         supports_check_mode=True,
     )
     run(module, missing_required_lib('PyMySQL'), lambda: migrate(module))
@@ -187,28 +251,31 @@ def main():
 
 def migrate(module):
     params = module.params
-    settings = RunnerSettings(
-        database=params['database'],
-        migrations_table=params['migrations_table'],
-        lock_timeout=params['lock_timeout'],
-        ddl_lock_wait_timeout=params['ddl_lock_wait_timeout'],
+    settings, migrations = load_set(
+        params, params['database'], lock_timeout=params['lock_timeout'], ddl_lock_wait_timeout=params['ddl_lock_wait_timeout']
     )
-    migrations = load_migrations(params['migrations_dir'])
     with connection(module, settings.database) as (conn, server):
         runner = MigrationRunner(conn, settings, migrations)
         command = params['command']
         result = None
+        extra = {}
         if command == 'migrate':
             result = runner.migrate(step=params['step'], pretend=module.check_mode)
         elif command == 'rollback':
             result = runner.rollback(steps=params['steps'], pretend=module.check_mode)
+        elif command == 'baseline':
+            extra['baselined'] = [] if module.check_mode else runner.baseline(params['baseline_version'])
         return dict(
-            changed=bool(result and result.changed),
+            changed=bool(result and result.changed) or bool(extra.get('baselined')),
             command=command,
             server=server_facts(server),
+            format=migrations[0].migration_format if migrations else settings.tool,
+            history=dict(tool=settings.tool, table=settings.table, journal=settings.journal_table),
             migrations=[r.as_dict() for r in result.runs] if result else [],
+            notes=list(result.notes) if result else [],
             status=[s.as_dict() for s in runner.status()],
             pending=[m.name for m in runner.pending()],
+            **extra
         )
 
 

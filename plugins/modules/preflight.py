@@ -17,20 +17,13 @@ description:
 author: schemagate contributors (@schemagate)
 extends_documentation_fragment:
   - schemagate.mysql.connection
+  - schemagate.mysql.migration_set
 options:
   database:
     description: The production database.
     type: str
     required: true
     aliases: [ db ]
-  migrations_dir:
-    description: Directory of the migration files.
-    type: path
-    required: true
-  migrations_table:
-    description: Laravel-compatible migrations table.
-    type: str
-    default: migrations
   long_transaction_seconds:
     description: Transactions open longer than this fail the check; V(0) disables it.
     type: int
@@ -84,21 +77,20 @@ server:
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.schemagate.mysql.plugins.module_utils.migrate.migration_files import load_migrations
 from ansible_collections.schemagate.mysql.plugins.module_utils.core.module_glue import argument_spec, checks_result, connection, run
 from ansible_collections.schemagate.mysql.plugins.module_utils.gate.preflight import DEPLOY_PRIVILEGES, GATE_PRIVILEGES, run_preflight
-from ansible_collections.schemagate.mysql.plugins.module_utils.migrate.runner import MigrationRunner, RunnerSettings
+from ansible_collections.schemagate.mysql.plugins.module_utils.migrate.options import MIGRATION_SET_ARGUMENT_SPEC, load_set
+from ansible_collections.schemagate.mysql.plugins.module_utils.migrate.runner import MigrationRunner
 
 
 def main():
     module = AnsibleModule(
         argument_spec=argument_spec(
             database=dict(type='str', required=True, aliases=['db']),
-            migrations_dir=dict(type='path', required=True),
-            migrations_table=dict(type='str', default='migrations'),
             long_transaction_seconds=dict(type='int', default=60),
             purpose=dict(type='str', default='gate', choices=['gate', 'deploy']),
             scratch_database=dict(type='str'),
+            **MIGRATION_SET_ARGUMENT_SPEC
         ),
         supports_check_mode=True,
     )
@@ -107,8 +99,7 @@ def main():
 
 def preflight(module):
     params = module.params
-    settings = RunnerSettings(database=params['database'], migrations_table=params['migrations_table'])
-    migrations = load_migrations(params['migrations_dir'])
+    settings, migrations = load_set(params, params['database'])
     required = GATE_PRIVILEGES if params['purpose'] == 'gate' else DEPLOY_PRIVILEGES
     with connection(module, settings.database) as (conn, server):
         results = run_preflight(

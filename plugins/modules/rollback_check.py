@@ -21,20 +21,13 @@ description:
 author: schemagate contributors (@schemagate)
 extends_documentation_fragment:
   - schemagate.mysql.connection
+  - schemagate.mysql.migration_set
 options:
   database:
     description: The scratch database (a fresh clone, not yet migrated).
     type: str
     required: true
     aliases: [ db ]
-  migrations_dir:
-    description: Directory of the migration files.
-    type: path
-    required: true
-  migrations_table:
-    description: Laravel-compatible migrations table.
-    type: str
-    default: migrations
   rows_per_table:
     description: Rows generated in each table to prove data preservation and constraints.
     type: int
@@ -75,19 +68,17 @@ server:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.schemagate.mysql.plugins.module_utils.core.scratch import require_scratch
-from ansible_collections.schemagate.mysql.plugins.module_utils.migrate.migration_files import load_migrations
 from ansible_collections.schemagate.mysql.plugins.module_utils.core.module_glue import argument_spec, checks_result, connection, run
 from ansible_collections.schemagate.mysql.plugins.module_utils.gate.rollback_safety import check_rollback_safety
-from ansible_collections.schemagate.mysql.plugins.module_utils.migrate.runner import RunnerSettings
+from ansible_collections.schemagate.mysql.plugins.module_utils.migrate.options import MIGRATION_SET_ARGUMENT_SPEC, load_set
 
 
 def main():
     module = AnsibleModule(
         argument_spec=argument_spec(
             database=dict(type='str', required=True, aliases=['db']),
-            migrations_dir=dict(type='path', required=True),
-            migrations_table=dict(type='str', default='migrations'),
             rows_per_table=dict(type='int', default=3),
+            **MIGRATION_SET_ARGUMENT_SPEC
         ),
         supports_check_mode=False,
     )
@@ -96,8 +87,7 @@ def main():
 
 def rollback_check(module):
     params = module.params
-    settings = RunnerSettings(database=params['database'], migrations_table=params['migrations_table'])
-    migrations = load_migrations(params['migrations_dir'])
+    settings, migrations = load_set(params, params['database'])
     with connection(module, settings.database) as (conn, server):
         require_scratch(conn, settings.database)
         results = check_rollback_safety(conn, server, settings, migrations, params['rows_per_table'])

@@ -28,8 +28,9 @@ options:
     aliases: [ db ]
   migrations_table:
     description:
-      - The table recording applied migrations. It and every other table schemagate owns (its journal
-        C(schemagate_<migrations_table>), the deploy lock, the scratch marker) are left out of the fingerprint.
+      - The table recording applied migrations. It and every other bookkeeping table (its journal
+        C(schemagate_<migrations_table>), the deploy lock, the scratch marker, and each migration tool's table under
+        its default name with schemagate's journal beside it) are left out of the fingerprint.
     type: str
     default: migrations
   exclude:

@@ -193,3 +193,62 @@ def normalize_explain_row(row: Mapping[str, Any]) -> ExplainLine:
         key=access_part(values.get("key")),
         rows=int(match.group(1)) if match else None,
     )
+
+
+# --- statements written for the other server -------------------------------
+# MySQL 8's default sql_mode: a MySQL 8 migration set often relies on it (sql_mode: mysql8).
+MYSQL8_DEFAULT_SQL_MODE = (
+    "ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
+)
+_SQL_MODE_PRESETS = {"mysql8": MYSQL8_DEFAULT_SQL_MODE}
+
+# (pattern, what it is, what to write instead). Kept small: the server's own error decides that a
+# statement failed; these only name the likely cause. Error codes: 1064 parse error, 1273 unknown
+# collation, 1115 unknown character set, 4161/1286 unknown engine or storage.
+MYSQL_ONLY_CONSTRUCTS: Tuple[Tuple[str, str, str], ...] = (
+    (r"\bALTER\s+INDEX\s+\S+\s+(?:IN)?VISIBLE\b", "ALTER INDEX ... VISIBLE/INVISIBLE",
+     "MariaDB writes ALTER TABLE ... ALTER INDEX ... IGNORED / NOT IGNORED (10.6+)"),
+    (r"\)\s*(?:INVISIBLE|VISIBLE)\b(?=\s*(?:,|\)|COMMENT|$))", "an INVISIBLE/VISIBLE index",
+     "MariaDB writes IGNORED / NOT IGNORED (10.6+)"),
+    (r"(?:INDEX|KEY)\s*(?:`[^`]*`|\w+)?\s*\(\s*\(", "a functional key part ((expression))",
+     "MariaDB indexes an expression through a generated (virtual) column"),
+    (r"\bCAST\s*\(.*\bARRAY\s*\)", "a multi-valued index (CAST ... AS ... ARRAY)",
+     "MariaDB has no multi-valued indexes: index a generated column or a child table"),
+    (r"\bNOT\s+ENFORCED\b|\)\s*ENFORCED\b", "CHECK ... [NOT] ENFORCED", "MariaDB enforces every CHECK: drop the clause"),
+    (r"\butf8mb4_0900_\w+", "a utf8mb4_0900_* collation", "MariaDB before 11.4 uses utf8mb4_unicode_ci or utf8mb4_uca1400_ai_ci"),
+    (r"\bLATERAL\s*\(", "a LATERAL derived table", "MariaDB has no LATERAL: rewrite it as a join or a correlated subquery"),
+    (r"\bSRID\s+\d+", "a column SRID attribute", "MariaDB has no SRID column attribute: drop it (or use a CHECK on ST_SRID)"),
+)
+MARIADB_ONLY_CONSTRUCTS: Tuple[Tuple[str, str, str], ...] = (
+    (r"^\s*CREATE\s+OR\s+REPLACE\s+TABLE\b", "CREATE OR REPLACE TABLE", "MySQL writes DROP TABLE IF EXISTS, then CREATE TABLE"),
+    (r"\b(?:ADD|DROP|MODIFY|CHANGE)\s+(?:COLUMN\s+|INDEX\s+|KEY\s+)?IF\s+(?:NOT\s+)?EXISTS\b", "ALTER TABLE ... IF [NOT] EXISTS",
+     "MySQL has no IF [NOT] EXISTS in ALTER TABLE: check information_schema first"),
+    (r"\bWITH\s+SYSTEM\s+VERSIONING\b", "a system-versioned table", "MySQL has no system versioning"),
+    (r"\b(?:INET6|INET4|UUID)\b(?=\s*(?:NOT\s+NULL|NULL|DEFAULT|,|\)|PRIMARY))", "the INET6/INET4/UUID type",
+     "MySQL stores them as VARBINARY(16) or CHAR(36)"),
+    (r"\bCREATE\s+(?:OR\s+REPLACE\s+)?SEQUENCE\b", "CREATE SEQUENCE", "MySQL has no sequences: use AUTO_INCREMENT"),
+    (r"\bBEGIN\s+NOT\s+ATOMIC\b", "an anonymous BEGIN NOT ATOMIC block", "MySQL runs compound statements only inside a routine"),
+    (r"\bIGNORED\b", "an IGNORED index", "MySQL writes INVISIBLE"),
+    (r"\bRETURNING\b", "INSERT/DELETE ... RETURNING", "MySQL has no RETURNING: SELECT the rows afterwards"),
+)
+_FOREIGN_ERRORS = (1064, 1273, 1115, 1286, 4161)
+
+
+def resolve_sql_mode(mode: str) -> str:
+    """A session sql_mode value: a preset's expansion (``mysql8``) or the modes as given."""
+    return _SQL_MODE_PRESETS.get(mode.strip().lower(), mode.strip())
+
+
+def foreign_construct(sql: str, server: ServerInfo, error_code: Optional[int]) -> Optional[str]:
+    """A line naming the other server's construct a failed statement uses, or None.
+
+    Called only with the server's error: a statement that worked needs no explanation.
+    """
+    if error_code not in _FOREIGN_ERRORS:
+        return None
+    constructs = MYSQL_ONLY_CONSTRUCTS if server.is_mariadb else MARIADB_ONLY_CONSTRUCTS
+    here, there = ("MariaDB", "MySQL 8") if server.is_mariadb else ("MySQL", "MariaDB")
+    for pattern, what, instead in constructs:
+        if re.search(pattern, sql, re.IGNORECASE | re.DOTALL):
+            return f"It uses {what}, {there} syntax that {here} {'.'.join(map(str, server.version[:2]))} does not have: {instead}"
+    return None

@@ -13,7 +13,7 @@ from ..core.checks import CheckResult
 from ..core.connection import MySQLError, error_text
 from ..core.dialect import ServerInfo
 from ..migrate.migration_files import Migration
-from ..migrate.runner import APPLIED, MISSING_FILE, MigrationRunner, PARTIAL, RunnerSettings
+from ..migrate.runner import APPLIED, CHECKSUM_CHANGED, MISSING_FILE, MigrationRunner, PARTIAL, RunnerSettings
 
 # What reading production for the gate needs, and what migrating it needs.
 GATE_PRIVILEGES = ("SELECT", "SHOW VIEW")
@@ -42,9 +42,10 @@ def run_preflight(
     )
 
     started = time.monotonic()
-    status = MigrationRunner(conn, settings, migrations).status()
-    pending = [s.migration for s in status if s.state not in (APPLIED, PARTIAL, MISSING_FILE)]
-    applied = [s for s in status if s.state == APPLIED]
+    runner = MigrationRunner(conn, settings, migrations)
+    status = runner.status()
+    pending = [m.name for m in runner.pending()]
+    applied = [s for s in status if s.state in (APPLIED, CHECKSUM_CHANGED)]
     results.append(
         CheckResult("PF102", "pending migrations", True,
                     f"{len(pending)} pending, {len(applied)} applied" + (f": {', '.join(pending)}" if pending else ""),

@@ -28,7 +28,7 @@ class _Scenarios:
         self.server = server
         self.settings = settings
         self.runner = MigrationRunner(conn, settings, migrations)
-        self.excluded = bookkeeping_tables(settings.migrations_table)
+        self.excluded = bookkeeping_tables(self.runner.settings.table)  # the table the format's tool records in
         self.results: List[CheckResult] = []
 
     def tables(self) -> Tables:
@@ -237,7 +237,7 @@ def _run(s: _Scenarios, rows_per_table: int) -> List[CheckResult]:
 
 def _one_up(s: _Scenarios, migration: Migration) -> Any:
     """Apply exactly the next pending migration; an error message, or None."""
-    runner = MigrationRunner(s.conn, s.settings, [m for m in s.runner.migrations.values() if m.name <= migration.name])
+    runner = MigrationRunner(s.conn, s.settings, [m for m in s.runner.migrations.values() if m.sort_key <= migration.sort_key])
     try:
         result = runner.migrate()
     except SchemagateError as exc:

@@ -1,0 +1,1 @@
+-- Release 2 freeze: nothing to change in the schema; the migration marks the point.

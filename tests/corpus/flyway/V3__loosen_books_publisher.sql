@@ -1,0 +1,4 @@
+ALTER TABLE books DROP FOREIGN KEY fk_books_publisher;
+ALTER TABLE books MODIFY publisher_id INT UNSIGNED NULL;
+ALTER TABLE books ADD CONSTRAINT fk_books_publisher FOREIGN KEY (publisher_id) REFERENCES publishers (id) ON DELETE SET NULL;
+ALTER TABLE books DROP INDEX idx_books_published, DROP COLUMN published_on;

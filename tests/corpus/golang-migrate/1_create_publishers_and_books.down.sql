@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS books;
+DROP TABLE IF EXISTS publishers;
