@@ -107,8 +107,8 @@ def main() -> int:
             with admin.cursor() as cur:
                 cur.execute(f"DROP DATABASE IF EXISTS `{PIPE_TARGET}`")
             print(
-                f"run {run}: dump {os.path.getsize(bare_file) / 2**20:,.0f} MB, ours {taken['manifest']['size_bytes'] / 2**20:,.0f} MB gzip; "
-                f"writes paused {taken['manifest']['consistency']['writes_paused_ms']} ms; {verified['statements']['insert']} INSERT batches; "
+                f"run {run}: dump {os.path.getsize(bare_file) / 2**20:,.0f} MB, ours {taken['manifest'].size_bytes / 2**20:,.0f} MB gzip; "
+                f"writes paused {taken['manifest'].consistency['writes_paused_ms']} ms; {verified['statements']['insert']} INSERT batches; "
                 f"load average {os.getloadavg()[0]:.2f}"
             )
             shutil.rmtree(backup_dir, ignore_errors=True)

@@ -20,6 +20,7 @@ sys.path.insert(0, REPO)
 from plugins.module_utils.sandbox import sandbox  # noqa: E402
 from plugins.module_utils.core.bookkeeping import BOOKKEEPING_TABLES  # noqa: E402
 from plugins.module_utils.core.catalog import read_tables  # noqa: E402
+from plugins.module_utils.core.schema_model import Tables, tables_from_dict  # noqa: E402
 from plugins.module_utils.core.connection import connect  # noqa: E402
 from plugins.module_utils.core.dialect import detect_server  # noqa: E402
 from plugins.module_utils.migrate.migration_files import load_migrations  # noqa: E402
@@ -36,6 +37,11 @@ SCRATCH_PREFIX = f"{PRODUCTION_DB}_sg_test_"
 def load_yaml(name: str):
     with open(os.path.join(REPO, "expectations", name), encoding="utf-8") as handle:
         return yaml.safe_load(handle)
+
+
+def load_structure(name: str) -> Tables:
+    """A structure file of expectations/ as the typed model (what catalog.read_tables returns)."""
+    return tables_from_dict(load_yaml(name), name)
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ a view, a trigger and a routine) and dumps it as the sandbox's deploy account, a
 """
 from __future__ import annotations
 
+import dataclasses
 import errno
 import gzip
 import hashlib
@@ -299,8 +300,8 @@ def test_writes_during_the_backup_do_not_break_verification(production_db, deplo
         late_insert.join()
     with admin.cursor() as cur:
         cur.execute(f"SELECT COUNT(*) FROM `{production_db}`.sg_audit")
-        assert cur.fetchone()[0] == taken["manifest"]["tables"]["sg_audit"]["rows"] + 1
-    assert taken["manifest"]["consistency"]["writes_paused_ms"] > 0
+        assert cur.fetchone()[0] == taken["manifest"].tables["sg_audit"].rows + 1
+    assert taken["manifest"].consistency["writes_paused_ms"] > 0
     assert backup.verify_backup(deploy_params, deploy, server, taken["manifest_file"])["verification"]["mismatches"] == []
 
 
@@ -348,7 +349,7 @@ def test_password_with_special_characters_reaches_the_dump_tool(production_db, a
             taken = backup.take_backup(params, conn, server, production_db, str(tmp_path), label="special")
         finally:
             conn.close()
-        assert taken["manifest"]["tables"]["customers"]["rows"] > 0
+        assert taken["manifest"].tables["customers"].rows > 0
     finally:
         with admin.cursor() as cur:
             for host in ("localhost", "127.0.0.1"):
@@ -448,26 +449,30 @@ def test_corrupted_backup_fails_verification_on_sha256(production_db, deploy_par
         backup.verify_backup(deploy_params, deploy, server, taken["manifest_file"])
     assert "sha256 mismatch" in _one_line(failure.value) and taken["backup_file"] in failure.value.message
     manifest = backup_files.load_manifest(taken["manifest_file"])
-    assert manifest["verified"] is False and "sha256 mismatch" in manifest["verification"]["mismatches"][0]
+    assert manifest.verified is False and "sha256 mismatch" in manifest.verification["mismatches"][0]
     assert _no_schema_like(admin, f"{production_db}\\_sg\\_%")  # refused before restoring anything
 
 
 def test_manifest_that_does_not_match_the_data_fails_verification(production_db, deploy_params, deploy, server, admin, tmp_path):
     taken = backup.take_backup(deploy_params, deploy, server, production_db, str(tmp_path), label="counts")
     manifest = backup_files.load_manifest(taken["manifest_file"])
-    real = manifest["tables"]["customers"]["rows"]
-    manifest["tables"]["customers"]["rows"] = real + 1
-    manifest["tables"]["sg_audit"]["checksum"] += 1
-    backup_files.write_private_json(taken["manifest_file"], manifest)
+    real = manifest.tables["customers"].rows
+    audit = manifest.tables["sg_audit"]
+    manifest = dataclasses.replace(manifest, tables={
+        **manifest.tables,
+        "customers": dataclasses.replace(manifest.tables["customers"], rows=real + 1),
+        "sg_audit": dataclasses.replace(audit, checksum=audit.checksum + 1),
+    })
+    backup_files.write_manifest(taken["manifest_file"], manifest)
     with pytest.raises(SchemagateError) as failure:
         backup.verify_backup(deploy_params, deploy, server, taken["manifest_file"])
     assert "failed verification: 2 difference(s)" in _one_line(failure.value)
     assert failure.value.details["mismatches"] == [
         f"table customers: {real} rows restored, the manifest says {real + 1}",
-        f"table sg_audit: row checksum {manifest['tables']['sg_audit']['checksum'] - 1} restored, "
-        f"the manifest says {manifest['tables']['sg_audit']['checksum']}",
+        f"table sg_audit: row checksum {manifest.tables['sg_audit'].checksum - 1} restored, "
+        f"the manifest says {manifest.tables['sg_audit'].checksum}",
     ]
-    assert backup_files.load_manifest(taken["manifest_file"])["verified"] is False
+    assert backup_files.load_manifest(taken["manifest_file"]).verified is False
     assert _no_schema_like(admin, f"{production_db}\\_sg\\_%")
 
 
@@ -543,7 +548,7 @@ def test_restore_brings_back_the_backup_and_keeps_the_replaced_tables(production
     taken = backup.take_backup(deploy_params, deploy, server, production_db, str(tmp_path), label="before")
     backup.verify_backup(deploy_params, deploy, server, taken["manifest_file"])
     manifest = backup_files.load_manifest(taken["manifest_file"])
-    assert manifest["tables"][deploy_lock.LOCK_TABLE]["rows"] == 1
+    assert manifest.tables[deploy_lock.LOCK_TABLE].rows == 1
     deploy_lock.release(deploy, production_db, "deploy_a")
     deploy_lock.acquire(deploy, production_db, "rollback_b", "tests", ttl_seconds=600, wait_seconds=0)  # the one that restores
     with admin.cursor() as cur:  # what a bad deploy might do
@@ -556,7 +561,7 @@ def test_restore_brings_back_the_backup_and_keeps_the_replaced_tables(production
         cur.execute("CREATE VIEW deploy_view AS SELECT id FROM companies")
         cur.execute("SELECT COUNT(*) FROM appointments")
         damaged_appointments = cur.fetchone()[0]
-    assert schema_fingerprint(admin, production_db, server)["fingerprint"] != manifest["schema"]["fingerprint"]
+    assert schema_fingerprint(admin, production_db, server)["fingerprint"] != manifest.schema.fingerprint
 
     with ArgvWatch(deploy_params.password) as watch:
         result = restore.restore_backup(deploy_params, deploy, server, taken["manifest_file"], production_db, "t1")
@@ -564,10 +569,10 @@ def test_restore_brings_back_the_backup_and_keeps_the_replaced_tables(production
 
     old = f"{production_db}_sg_old_t1"
     assert result["old_database"] == old and result["differences_after_restore"] == []
-    assert schema_fingerprint(admin, production_db, server)["fingerprint"] == manifest["schema"]["fingerprint"]
+    assert schema_fingerprint(admin, production_db, server)["fingerprint"] == manifest.schema.fingerprint
     tables = backup.base_tables(admin, production_db, exclude=(deploy_lock.LOCK_TABLE,))
-    assert backup.table_figures(admin, production_db, tables) == {name: manifest["tables"][name] for name in tables}
-    assert set(tables) == set(manifest["tables"]) - {deploy_lock.LOCK_TABLE}
+    assert backup.table_figures(admin, production_db, tables) == {name: manifest.tables[name] for name in tables}
+    assert set(tables) == set(manifest.tables) - {deploy_lock.LOCK_TABLE}
     assert deploy_lock.current_holder(admin, production_db)["run_id"] == "rollback_b"  # the lock was not swapped back
     assert "callback_escalations" in tables and "only_in_prod" not in tables
     assert result["only_in_production"] == ["only_in_prod"]
@@ -627,4 +632,4 @@ def test_backup_role_through_ansible_never_prints_the_password(production_db, de
     assert done.returncode == 0, done.stdout[-3000:]
     assert "matched its manifest" in done.stdout
     assert deploy_params.password not in done.stdout + done.stderr
-    assert backup_files.load_manifest(str(tmp_path / "backups" / f"{production_db}-ansible.manifest.json"))["verified"] is True
+    assert backup_files.load_manifest(str(tmp_path / "backups" / f"{production_db}-ansible.manifest.json")).verified is True

@@ -7,7 +7,7 @@ import re
 import shutil
 import threading
 
-from conftest import MIGRATIONS_DIR, load_yaml
+from conftest import MIGRATIONS_DIR, load_structure
 from test_gate import FAST_GATE, edit, snapshot
 from test_locking import wait_for
 from test_playbooks import playbook, recap
@@ -55,7 +55,7 @@ def test_deploy_gates_migrates_smoke_tests_then_has_nothing_to_do(admin, server,
     assert result.returncode == 0, flat[-3000:]
     assert "GATE PASSED" in flat and "SMOKE TEST PASSED" in flat
     assert re.search(r"TASK \[migrate : Run migrate\] \*+\nchanged: \[sandbox\]", result.stdout)
-    expected = load_yaml("phase_b_schema.yaml")
+    expected = load_structure("phase_b_schema.yaml")
     assert diff_tables(expected, tables_of(production, only=expected)) == []
     report = deploy_report(tmp_path, production)
     assert report["outcome"] == "deployed" and report["gate"]["passed"] is True and report["smoke_test"]["passed"] is True

@@ -65,7 +65,7 @@ def test_a_partial_whose_completed_statements_are_unchanged_resumes_at_the_faile
     write(migrations_copy, NAME, first + "ALTER TABLE customers ADD COLUMN score INT NULL AFTER tier;\n")
     result = runner_for(database, migrations_copy).migrate()
     assert result.names == [NAME] and result.runs[0].resumed_from == 3
-    columns = [c["name"] for c in tables_of(database, ["customers"])["customers"]["columns"]]
+    columns = list(tables_of(database, ["customers"])["customers"].column_names)
     assert columns[-2:] == ["tier", "score"]
     assert states(runner_for(database, migrations_copy))[NAME] == APPLIED
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 import os
 import shutil
 
-from conftest import MIGRATIONS_DIR, load_yaml
+from conftest import MIGRATIONS_DIR, load_structure
 
-from plugins.module_utils.core.catalog import diff_tables, fingerprint
+from plugins.module_utils.core.catalog import diff_tables, fingerprint, schema_fingerprint
 
-PHASE_B = load_yaml("phase_b_schema.yaml")
-BASE = load_yaml("base_schema.yaml")
+PHASE_B = load_structure("phase_b_schema.yaml")
+BASE = load_structure("base_schema.yaml")
 
 
 def test_base_schema_sql_matches_reference(database, tables_of):
@@ -22,7 +22,7 @@ def test_phase_b_migrations_reproduce_reference_exactly(database, runner_for, ta
     assert diff_tables(PHASE_B, actual) == []
     # Column order is part of the contract, not only the column set.
     for table, spec in PHASE_B.items():
-        assert [c["name"] for c in actual[table]["columns"]] == [c["name"] for c in spec["columns"]], table
+        assert actual[table].column_names == spec.column_names, table
 
 
 def test_diff_reports_a_wrong_on_delete_rule(database, runner_for, tables_of, admin):
@@ -70,3 +70,32 @@ def test_each_down_removes_exactly_what_its_up_made(database, runner_for, tables
         assert fingerprint(tables_of(database)) == before, f"{name}.down.sql does not undo its up"
         runner.migrate()
         assert fingerprint(tables_of(database)) == fingerprint(after_up)
+
+
+def test_a_comment_changed_by_a_migration_is_a_difference_and_a_new_fingerprint(database, runner_for, tables_of, admin, server, migrations_copy):
+    runner_for(database).migrate()
+    assert diff_tables(PHASE_B, tables_of(database, only=PHASE_B)) == []
+    before = schema_fingerprint(admin, database, server)["fingerprint"]
+    name = "2025_10_02_000000_reword_callback_status_comment"
+    with open(os.path.join(migrations_copy, f"{name}.up.sql"), "w", encoding="utf-8") as handle:
+        handle.write(
+            "ALTER TABLE callback_requests MODIFY status ENUM('pending','assigned','contacted','completed','expired','cancelled') "
+            "NOT NULL DEFAULT 'pending' COMMENT 'Lifecycle state of the callback';\n"
+            "ALTER TABLE callback_escalations COMMENT = 'Escalations of overdue callbacks';\n"
+        )
+    with open(os.path.join(migrations_copy, f"{name}.down.sql"), "w", encoding="utf-8") as handle:
+        handle.write(
+            "ALTER TABLE callback_escalations COMMENT = '';\n"
+            "ALTER TABLE callback_requests MODIFY status ENUM('pending','assigned','contacted','completed','expired','cancelled') "
+            "NOT NULL DEFAULT 'pending' COMMENT 'Current status of callback request';\n"
+        )
+    runner = runner_for(database, migrations_copy)
+    assert runner.migrate().names == [name]
+    assert diff_tables(PHASE_B, tables_of(database, only=PHASE_B)) == [
+        "table callback_escalations: comment is 'Escalations of overdue callbacks', expected none",
+        "table callback_requests: column status: comment is 'Lifecycle state of the callback', expected 'Current status of callback request'",
+    ]
+    assert schema_fingerprint(admin, database, server)["fingerprint"] != before
+    assert runner.rollback().names == [name]
+    assert diff_tables(PHASE_B, tables_of(database, only=PHASE_B)) == []
+    assert schema_fingerprint(admin, database, server)["fingerprint"] == before

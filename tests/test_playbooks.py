@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import REPO, load_yaml
+from conftest import REPO, load_structure
 
 from plugins.module_utils.core.catalog import diff_tables, fingerprint
 from plugins.module_utils.sandbox.sandbox import read_option
@@ -53,7 +53,7 @@ def test_migrate_and_rollback_through_the_plain_migrate_playbook(database, targe
     applied = playbook("playbooks/migrate.yml", extra_vars_file=target_vars)
     assert applied.returncode == 0, applied.stdout[-3000:]
     assert re.search(r"TASK \[migrate : Run migrate\] \*+\nchanged: \[sandbox\]", applied.stdout)
-    assert diff_tables(load_yaml("phase_b_schema.yaml"), tables_of(database, only=load_yaml("phase_b_schema.yaml"))) == []
+    assert diff_tables(load_structure("phase_b_schema.yaml"), tables_of(database, only=load_structure("phase_b_schema.yaml"))) == []
     result = playbook("playbooks/migrate.yml", "-e", "migrate_command=rollback", extra_vars_file=target_vars)
     assert result.returncode == 0, result.stdout[-3000:]
     assert fingerprint(tables_of(database)) == before

@@ -2,7 +2,7 @@
 and each way of breaking it fails exactly the checks that name the broken promise."""
 from __future__ import annotations
 
-import copy
+import dataclasses
 import json
 import os
 import shutil
@@ -16,6 +16,7 @@ from conftest import REPO, create_database, drop_database
 
 from plugins.module_utils.core.catalog import read_tables
 from plugins.module_utils.core.errors import SchemagateError
+from plugins.module_utils.core.schema_model import Index
 from plugins.module_utils.gate.schema_verify import generic_checks, parse_verify_sql, unindexed_foreign_keys, verify_schema
 
 EXPECTATIONS = os.path.join(REPO, "expectations", "phase_b.yaml")
@@ -157,7 +158,8 @@ def test_enum_value_removed(migrated, verify, admin):
         admin,
         migrated,
         "ALTER TABLE callback_requests MODIFY status "
-        "ENUM('pending','assigned','contacted','completed','expired') NOT NULL DEFAULT 'pending'",
+        "ENUM('pending','assigned','contacted','completed','expired') NOT NULL DEFAULT 'pending' "
+        "COMMENT 'Current status of callback request'",  # MODIFY restates the whole column, its comment included
     )
     problems = failed(verify(migrated))
     assert set(problems) == {"structure callback_requests", "enum callback_requests.status", "ENUM columns and their values"}
@@ -196,16 +198,17 @@ def test_foreign_key_must_lead_an_index(migrated, admin, server):
     # InnoDB creates an index for an unindexed foreign key itself, so the rule is exercised on the catalog data.
     tables = read_tables(admin, migrated, server)
     assert unindexed_foreign_keys(tables) == []
-    broken = copy.deepcopy(tables)
-    indexes = broken["callback_requests"]["indexes"]
-    indexes[:] = [index for index in indexes if index["name"] != "callback_requests_branch_id_index"]
+    requests = tables["callback_requests"]
+    indexes = tuple(index for index in requests.indexes if index.name != "callback_requests_branch_id_index")
     # branch_id second in an index does not help a lookup by branch_id alone.
-    indexes.append({"name": "idx_company_branch", "unique": False, "columns": ["company_id", "branch_id"]})
+    indexes += (Index("idx_company_branch", False, ("company_id", "branch_id")),)
+    broken = {**tables, "callback_requests": dataclasses.replace(requests, indexes=indexes)}
     offender = "callback_requests.callback_requests_branch_id_foreign (branch_id): no index starts with these columns"
     assert unindexed_foreign_keys(broken) == [offender]
     result = next(r for r in generic_checks(broken) if r.name == "every foreign key is indexed")
     assert not result.passed and result.details == [offender]
-    indexes.append({"name": "idx_branch_status", "unique": False, "columns": ["branch_id", "status"]})
+    indexes += (Index("idx_branch_status", False, ("branch_id", "status")),)
+    broken["callback_requests"] = dataclasses.replace(requests, indexes=indexes)
     assert unindexed_foreign_keys(broken) == []
 
 

@@ -251,7 +251,7 @@ def backup(module):
                 params['scratch_database'], params['restore_workers'],
             )['manifest']
             result['retention'] = prune_backups(params['backup_dir'], database, params['keep'], protect=[taken['manifest_file']])
-        result.update(manifest=summary(manifest), verified=manifest['verified'])
+        result.update(manifest=summary(manifest), verified=manifest.verified)
         return result
 
 

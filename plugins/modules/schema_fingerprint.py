@@ -10,7 +10,7 @@ module: schema_fingerprint
 short_description: Fingerprint a database's schema so two schemas can be compared exactly
 version_added: "0.1.0"
 description:
-  - Reads the structure of every table (columns, types, defaults, indexes, foreign keys, checks) plus views,
+  - Reads the structure of every table (columns, types, defaults, comments, indexes, foreign keys, checks) plus views,
     triggers and routines from the catalog, normalised across MariaDB and MySQL, and returns its sha256.
   - Equal fingerprints mean identical schemas. With O(compare_to), the module also reports whether the schema
     equals that fingerprint and, with O(expected_structure), the exact differences.
@@ -111,8 +111,9 @@ server:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.schemagate.mysql.plugins.module_utils.core.bookkeeping import bookkeeping_tables
-from ansible_collections.schemagate.mysql.plugins.module_utils.core.catalog import diff_tables, schema_fingerprint, table_checksums
+from ansible_collections.schemagate.mysql.plugins.module_utils.core.catalog import describe_schema, diff_tables, read_schema, table_checksums
 from ansible_collections.schemagate.mysql.plugins.module_utils.core.module_glue import argument_spec, connection, run, server_facts
+from ansible_collections.schemagate.mysql.plugins.module_utils.core.schema_model import tables_from_dict
 
 
 def main():
@@ -134,15 +135,16 @@ def fingerprint(module):
     params = module.params
     with connection(module, params['database']) as (conn, server):
         excluded = list(bookkeeping_tables(params['migrations_table'])) + params['exclude']
-        found = schema_fingerprint(conn, params['database'], server, excluded)
+        schema = read_schema(conn, params['database'], server, excluded)
+        found = describe_schema(schema)
         if params['row_checksums']:
             found['row_checksums'] = table_checksums(conn, params['database'], found['tables'])
     result = dict(changed=False, server=server_facts(server), **found)
     if params['compare_to']:
         result['matches'] = found['fingerprint'] == params['compare_to']
     if params['expected_structure'] is not None:
-        expected = params['expected_structure'].get('tables', {})
-        result['differences'] = diff_tables(expected, found['structure']['tables'])
+        expected = tables_from_dict(params['expected_structure'].get('tables', {}), 'expected_structure', under='tables.')
+        result['differences'] = diff_tables(expected, schema.tables)
     return result
 
 

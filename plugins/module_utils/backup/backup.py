@@ -15,7 +15,7 @@ receiving writes during the backup can then fail verification (a safe failure: t
 from __future__ import annotations
 
 import collections
-import copy
+import dataclasses
 import hashlib
 import os
 import re
@@ -29,14 +29,20 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..core.bookkeeping import MARKER_TABLE
-from ..core.catalog import diff_tables, fingerprint, schema_fingerprint
+from ..core.catalog import diff_tables, fingerprint, read_schema
 from ..core.compression import compressor_name, gzip_member
 from ..core.connection import ConnectionParams, MySQLError, connect, error_text, quote_identifier, quote_name
 from ..core.dialect import ServerInfo
 from ..core.errors import SchemagateError
+from ..core.schema_model import Schema
 from ..core.scratch import check_scratch_target, create_scratch, drop_scratch, scratch_name
 from .backup_files import (
     MANIFEST_FORMAT,
+    BackupState,
+    Manifest,
+    RecordedSchema,
+    RecordedServer,
+    TableFigures,
     backup_paths,
     check_backup_file,
     default_label,
@@ -45,7 +51,7 @@ from .backup_files import (
     remove_file,
     utc_now,
     validate_label,
-    write_private_json,
+    write_manifest,
 )
 from .dump_restore import RESTORE_WORKERS, restore_dump
 from .dump_tool import (
@@ -198,7 +204,7 @@ def base_tables(conn: Any, database: str, exclude: Sequence[str] = ()) -> List[s
         return [name for (name,) in cur.fetchall() if name not in exclude]
 
 
-def table_figures(conn: Any, database: str, tables: Sequence[str]) -> Dict[str, Dict[str, Optional[int]]]:
+def table_figures(conn: Any, database: str, tables: Sequence[str]) -> Dict[str, TableFigures]:
     """Exact row count (COUNT(*)) and CHECKSUM TABLE of each table, read in the connection's current snapshot.
 
     Measured on MariaDB 10.11 (InnoDB): inside START TRANSACTION WITH CONSISTENT SNAPSHOT, CHECKSUM TABLE
@@ -209,7 +215,7 @@ def table_figures(conn: Any, database: str, tables: Sequence[str]) -> Dict[str, 
     depends on the server version and the tables' storage format; a backup is verified and restored
     on the server it was taken from, and ``compare`` only compares checksums from the same version.
     """
-    figures: Dict[str, Dict[str, Optional[int]]] = {}
+    figures: Dict[str, TableFigures] = {}
     if not tables:
         return figures
     schema = quote_identifier(database)
@@ -218,7 +224,7 @@ def table_figures(conn: Any, database: str, tables: Sequence[str]) -> Dict[str, 
         checksums = {str(name).split(".", 1)[1]: value for name, value in cur.fetchall()}
         for table in tables:
             cur.execute(f"SELECT COUNT(*) FROM {schema}.{quote_name(table)}")
-            figures[table] = {"rows": int(cur.fetchone()[0]), "checksum": None if checksums.get(table) is None else int(checksums[table])}
+            figures[table] = TableFigures(rows=int(cur.fetchone()[0]), checksum=None if checksums.get(table) is None else int(checksums[table]))
     return figures
 
 
@@ -235,26 +241,23 @@ def migration_rows(conn: Any, database: str, tables: Sequence[str]) -> Dict[str,
     return rows
 
 
-def portable_fingerprint(structure: Dict[str, Any], database: str) -> str:
+def portable_fingerprint(schema: Schema, database: str) -> str:
     """The schema fingerprint with the database's own name taken out of view/trigger/routine bodies.
 
     information_schema qualifies view bodies with the database name, so the same view reads
     differently in production and in the scratch database a backup is restored into.
     """
     own = f"`{database}`."
-    portable = copy.deepcopy(dict(structure))
-    for kind in ("views", "triggers", "routines"):
-        portable[kind] = {name: body.replace(own, "") for name, body in portable.get(kind, {}).items()}
+    portable = dataclasses.replace(
+        schema, **{kind: {name: body.replace(own, "") for name, body in schema.objects(kind).items()} for kind in Schema.OBJECT_KINDS}
+    )
     return fingerprint(portable)
 
 
-def read_schema(conn: Any, database: str, server: ServerInfo) -> Dict[str, Any]:
-    found = schema_fingerprint(conn, database, server)
-    return {
-        "fingerprint": found["fingerprint"],
-        "portable_fingerprint": portable_fingerprint(found["structure"], database),
-        "structure": found["structure"],
-    }
+def recorded_schema(conn: Any, database: str, server: ServerInfo) -> RecordedSchema:
+    """The schema of ``database`` as a manifest records it."""
+    schema = read_schema(conn, database, server)
+    return RecordedSchema(fingerprint=fingerprint(schema), portable_fingerprint=portable_fingerprint(schema, database), structure=schema)
 
 
 class _Snapshot:
@@ -487,35 +490,35 @@ def take_backup(
             figures = snapshot.figures()
         finally:
             snapshot.close()
-        manifest = {
-            "format": MANIFEST_FORMAT,
-            "database": database,
-            "label": label,
-            "server": {"flavor": server.flavor, "version": server.version_string, "label": server.label},
-            "dump_tool": {"name": os.path.basename(tool), "path": tool, "version": version},
-            "dump_options": [*DUMP_OPTIONS, *server.dump_flavor_options],
-            "compress_level": compress_level,
-            "compressor": compressor_name(compress_level),
-            "started_utc": started_utc,
-            "finished_utc": utc_now(),
-            "seconds": round(time.monotonic() - started, 3),
-            "file": os.path.basename(plan["dump_file"]),
-            "size_bytes": written["size"],
-            "sha256": written["sha256"],
-            "estimate_bytes": plan["estimate_bytes"],
-            "consistency": {
+        manifest = Manifest(
+            format=MANIFEST_FORMAT,
+            database=database,
+            label=label,
+            server=RecordedServer(flavor=server.flavor, version=server.version_string, label=server.label),
+            dump_tool={"name": os.path.basename(tool), "path": tool, "version": version},
+            dump_options=[*DUMP_OPTIONS, *server.dump_flavor_options],
+            compress_level=compress_level,
+            compressor=compressor_name(compress_level),
+            started_utc=started_utc,
+            finished_utc=utc_now(),
+            seconds=round(time.monotonic() - started, 3),
+            file=os.path.basename(plan["dump_file"]),
+            size_bytes=written["size"],
+            sha256=written["sha256"],
+            estimate_bytes=plan["estimate_bytes"],
+            consistency={
                 "figures": "COUNT(*) and CHECKSUM TABLE, read in a consistent snapshot started next to the dump's",
                 "writes_paused_ms": snapshot.pause_ms,
             },
-            "dump_warnings": written["warnings"],
-            "migrations": figures["migrations"],
-            "tables": figures["tables"],
-            "schema": read_schema(conn, database, server),
-            "verified": False,
-            "verification": None,
-        }
+            dump_warnings=written["warnings"],
+            migrations=figures["migrations"],
+            tables=figures["tables"],
+            schema=recorded_schema(conn, database, server),
+            state=BackupState.UNVERIFIED,
+            verification=None,
+        )
         os.replace(partial, plan["dump_file"])
-        write_private_json(plan["manifest_file"], manifest)  # last: a manifest always has its dump
+        write_manifest(plan["manifest_file"], manifest)  # last: a manifest always has its dump
     except BaseException:
         remove_file(partial)
         remove_file(plan["dump_file"])  # preflight made sure it did not exist before
@@ -609,44 +612,46 @@ def _stream(process: "subprocess.Popen[bytes]", compressed: _ParallelGzip, snaps
 # Verification
 # --------------------------------------------------------------------------
 
-def compare(manifest: Dict[str, Any], figures: Dict[str, Dict[str, Any]], schema: Dict[str, Any], server: ServerInfo) -> List[str]:
+def compare(manifest: Manifest, figures: Dict[str, TableFigures], schema: RecordedSchema, server: ServerInfo) -> List[str]:
     """What differs between a restored database and the manifest, one line each; empty when identical.
 
     CHECKSUM TABLE values are compared when the server runs the version the backup was taken on.
     """
-    same_version = manifest.get("server", {}).get("version") == server.version_string
-    expected = manifest["tables"]
+    same_version = manifest.server_version == server.version_string
+    expected = manifest.tables
     lines = [f"table {name}: missing after restore" for name in sorted(set(expected) - set(figures))]
     lines += [f"table {name}: not in the backup manifest" for name in sorted(set(figures) - set(expected))]
     for name in sorted(set(expected) & set(figures)):
         want, got = expected[name], figures[name]
-        if want["rows"] != got["rows"]:
-            lines.append(f"table {name}: {got['rows']} rows restored, the manifest says {want['rows']}")
-        elif same_version and want["checksum"] != got["checksum"]:
-            lines.append(f"table {name}: row checksum {got['checksum']} restored, the manifest says {want['checksum']}")
-    recorded = manifest["schema"]
-    if schema["portable_fingerprint"] != recorded["portable_fingerprint"]:
-        differences = diff_tables(recorded["structure"]["tables"], schema["structure"]["tables"])
-        for kind in ("views", "triggers", "routines"):
-            want_names, got_names = set(recorded["structure"].get(kind, {})), set(schema["structure"].get(kind, {}))
-            differences += [f"{kind[:-1]} {name}: missing after restore" for name in sorted(want_names - got_names)]
-            differences += [f"{kind[:-1]} {name}: not in the backup" for name in sorted(got_names - want_names)]
+        if want.rows != got.rows:
+            lines.append(f"table {name}: {got.rows} rows restored, the manifest says {want.rows}")
+        elif same_version and want.checksum != got.checksum:
+            lines.append(f"table {name}: row checksum {got.checksum} restored, the manifest says {want.checksum}")
+    recorded = manifest.schema
+    if schema.portable_fingerprint != recorded.portable_fingerprint:
+        differences: List[str] = []
+        if recorded.structure is not None and schema.structure is not None:
+            differences = diff_tables(recorded.structure.tables, schema.structure.tables)
+            for kind in Schema.OBJECT_KINDS:
+                want_names, got_names = set(recorded.structure.objects(kind)), set(schema.structure.objects(kind))
+                differences += [f"{kind[:-1]} {name}: missing after restore" for name in sorted(want_names - got_names)]
+                differences += [f"{kind[:-1]} {name}: not in the backup" for name in sorted(got_names - want_names)]
         detail = f": {'; '.join(differences[:5])}" if differences else " (view, trigger or routine bodies)"
         lines.append("schema fingerprint differs from the manifest's" + detail)
     return lines
 
 
 def restore_and_compare(
-    params: ConnectionParams, conn: Any, server: ServerInfo, manifest: Dict[str, Any], dump_path: str, target: str, workers: int
+    params: ConnectionParams, conn: Any, server: ServerInfo, manifest: Manifest, dump_path: str, target: str, workers: int
 ) -> Tuple[Dict[str, Any], List[str]]:
     """Restore ``dump_path`` into the scratch database ``target``; return what was restored and the mismatches with ``manifest``."""
-    restored = restore_dump(params, dump_path, manifest["database"], target, workers)
+    restored = restore_dump(params, dump_path, manifest.database, target, workers)
     started = time.monotonic()
     tables = base_tables(conn, target, exclude=(MARKER_TABLE,))
     figures = table_figures(conn, target, tables)
-    schema = read_schema(conn, target, server)
+    schema = recorded_schema(conn, target, server)
     restored["compare_seconds"] = round(time.monotonic() - started, 3)
-    restored["checksums_compared"] = manifest.get("server", {}).get("version") == server.version_string
+    restored["checksums_compared"] = manifest.server_version == server.version_string
     return restored, compare(manifest, figures, schema, server)
 
 
@@ -666,7 +671,7 @@ def verify_backup(
     the manifest. Any mismatch raises SchemagateError (one line; ``details`` lists every difference).
     """
     manifest = load_manifest(manifest_path)
-    database, label = manifest["database"], manifest["label"]
+    database, label = manifest.database, manifest.label
     target = scratch_database or scratch_name(database, "verify", label)
     check_scratch_target(database, target)
     run_id = f"verify_{label}"
@@ -701,7 +706,7 @@ def verify_backup(
     return {"manifest_file": manifest_path, "verification": outcome, "manifest": manifest}
 
 
-def _record(manifest_path: str, manifest: Dict[str, Any], outcome: Dict[str, Any], verified: bool) -> Dict[str, Any]:
-    updated = dict(manifest, verified=verified, verification=outcome)
-    write_private_json(manifest_path, updated)
+def _record(manifest_path: str, manifest: Manifest, outcome: Dict[str, Any], verified: bool) -> Manifest:
+    updated = dataclasses.replace(manifest, state=BackupState.VERIFIED if verified else BackupState.UNVERIFIED, verification=outcome)
+    write_manifest(manifest_path, updated)
     return updated

@@ -6,6 +6,7 @@ tables aside (``<database>_sg_old_<run_id>``) instead of dropping them.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -14,8 +15,8 @@ from ..core.connection import ConnectionParams, MySQLError, connect, error_text,
 from ..core.dialect import ServerInfo
 from ..core.errors import SchemagateError
 from ..core.scratch import create_scratch, drop_scratch, scratch_name
-from .backup import base_tables, compare, read_schema, restore_and_compare, table_figures
-from .backup_files import check_backup_file, load_manifest
+from .backup import base_tables, compare, recorded_schema, restore_and_compare, table_figures
+from .backup_files import BackupState, check_backup_file, load_manifest
 from .dump_restore import RESTORE_WORKERS, without_definer
 
 
@@ -29,11 +30,11 @@ STAYS_IN_PRODUCTION = (LOCK_TABLE,)
 def restore_plan(conn: Any, manifest_path: str, database: str, run_id: str) -> Dict[str, Any]:
     """Everything that can refuse a restore, checked before anything is written (also the check-mode answer)."""
     manifest = load_manifest(manifest_path)
-    if manifest["database"] != database:
+    if manifest.database != database:
         raise SchemagateError(
-            f"Backup {manifest_path} is a backup of {manifest['database']!r}, not of {database!r}: choose a backup of {database!r}."
+            f"Backup {manifest_path} is a backup of {manifest.database!r}, not of {database!r}: choose a backup of {database!r}."
         )
-    if manifest.get("verified") is not True:
+    if manifest.state is not BackupState.VERIFIED:
         raise SchemagateError(f"Backup {manifest_path} is not verified: verify it first (schemagate.mysql.backup with verify) or use a verified one.")
     dump_path = check_backup_file(manifest_path, manifest)
     scratch = scratch_name(database, "restore", run_id)
@@ -51,8 +52,8 @@ def restore_plan(conn: Any, manifest_path: str, database: str, run_id: str) -> D
         "scratch_database": scratch,
         "old_database": old,
         "production_tables": production_tables,
-        "backup_tables": sorted(set(manifest["tables"]) - set(STAYS_IN_PRODUCTION)),
-        "only_in_production": sorted(set(production_tables) - set(manifest["tables"])),
+        "backup_tables": sorted(set(manifest.tables) - set(STAYS_IN_PRODUCTION)),
+        "only_in_production": sorted(set(production_tables) - set(manifest.tables)),
     }
 
 
@@ -136,8 +137,8 @@ def restore_backup(
     finally:
         drop_scratch(conn, database, scratch, run_id)  # after the swap it holds only the marker (and the dump's views/routines)
     after_tables = base_tables(conn, database, exclude=STAYS_IN_PRODUCTION)
-    restored_part = dict(manifest, tables={name: value for name, value in manifest["tables"].items() if name not in STAYS_IN_PRODUCTION})
-    differences = compare(restored_part, table_figures(conn, database, after_tables), read_schema(conn, database, server), server)
+    restored_part = dataclasses.replace(manifest, tables={name: value for name, value in manifest.tables.items() if name not in STAYS_IN_PRODUCTION})
+    differences = compare(restored_part, table_figures(conn, database, after_tables), recorded_schema(conn, database, server), server)
     outcome = {
         "changed": True,
         "manifest_file": manifest_path,

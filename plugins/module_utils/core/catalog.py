@@ -1,23 +1,20 @@
-"""Read a database's structure from information_schema into plain data.
+"""Read a database's structure from information_schema into the typed schema model (``schema_model``).
 
-The shape is the one of ``expectations/*.yaml`` (tables -> columns, indexes,
-foreign keys) so a live schema, a reference file and a rehearsal can be compared
-with one function, and fingerprinted: two schemas are identical exactly when
-their fingerprints are equal, and ``diff_tables`` says what differs when they
-are not.
+Tables come back as ``schema_model.Table`` (columns with their comments, indexes, foreign keys, CHECK
+constraints, the table comment), whose dict form is the one of ``expectations/*.yaml``, so a live schema,
+a reference file and a rehearsal can be compared with one function, and fingerprinted: two schemas are
+identical exactly when their fingerprints are equal, and ``diff_tables`` says what differs when they are not.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Dict, Iterable, List, Mapping, Optional
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Union
 
 from .bookkeeping import BOOKKEEPING_TABLES
 from .connection import quote_identifier, validate_identifier
 from .dialect import ServerInfo, normalize_column_type, normalize_default, normalize_extra, normalize_fk_rule
-
-Table = Dict[str, Any]
-Tables = Dict[str, Table]
+from .schema_model import CheckConstraint, Column, ForeignKey, Index, Schema, Table, Tables
 
 
 def read_tables(
@@ -31,48 +28,38 @@ def read_tables(
     validate_identifier(database, "database name")
     wanted = set(only) if only is not None else None
     excluded = set(exclude)
-    tables: Tables = {}
+    found: Dict[str, Dict[str, Any]] = {}  # table -> its Table's arguments, gathered query by query
     with conn.cursor() as cur:
         cur.execute(
-            "SELECT TABLE_NAME, ENGINE, TABLE_COLLATION FROM information_schema.TABLES "
+            "SELECT TABLE_NAME, ENGINE, TABLE_COLLATION, TABLE_COMMENT FROM information_schema.TABLES "
             "WHERE TABLE_SCHEMA = %s AND TABLE_TYPE = 'BASE TABLE'",
             (database,),
         )
-        for name, engine, collation in cur.fetchall():
+        for name, engine, collation, comment in cur.fetchall():
             if (wanted is None or name in wanted) and name not in excluded:
-                tables[name] = {
-                    "engine": engine,
-                    "collation": collation,
-                    "columns": [],
-                    "indexes": [],
-                    "foreign_keys": [],
-                }
-        if not tables:
-            return tables
+                found[name] = {"engine": engine, "collation": collation, "comment": comment or "", "columns": [], "indexes": {}, "fks": {}}
+        if not found:
+            return {}
         json_columns = _json_check_columns(cur, database, server)
 
         cur.execute(
-            "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA "
+            "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA, COLUMN_COMMENT "
             "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s "
             "ORDER BY TABLE_NAME, ORDINAL_POSITION",
             (database,),
         )
-        for table, column, column_type, nullable, default, extra in cur.fetchall():
-            if table not in tables:
+        for table, column, column_type, nullable, default, extra, comment in cur.fetchall():
+            if table not in found:
                 continue
             is_json = (table, column) in json_columns or column_type.lower() == "json"
-            entry: Dict[str, Any] = {
-                "name": column,
-                "type": "json" if is_json else normalize_column_type(column_type),
-                "nullable": nullable == "YES",
-            }
-            value = normalize_default(default, extra or "", server)
-            if value is not None:
-                entry["default"] = value
-            extra_value = normalize_extra(extra or "")
-            if extra_value:
-                entry["extra"] = extra_value
-            tables[table]["columns"].append(entry)
+            found[table]["columns"].append(Column(
+                name=column,
+                type="json" if is_json else normalize_column_type(column_type),
+                nullable=nullable == "YES",
+                default=normalize_default(default, extra or "", server),
+                extra=normalize_extra(extra or "") or "",
+                comment=comment or "",
+            ))
 
         cur.execute(
             "SELECT TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME, SUB_PART, INDEX_TYPE "
@@ -80,55 +67,67 @@ def read_tables(
             "ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
             (database,),
         )
-        indexes: Dict[tuple, Dict[str, Any]] = {}
         for table, index, non_unique, column, sub_part, index_type in cur.fetchall():
-            if table not in tables:
+            if table not in found:
                 continue
-            key = (table, index)
-            if key not in indexes:
-                indexes[key] = {"name": index, "unique": int(non_unique) == 0, "columns": []}
-                if index_type and index_type.upper() != "BTREE":
-                    indexes[key]["type"] = index_type.upper()
-                tables[table]["indexes"].append(indexes[key])
-            indexes[key]["columns"].append(f"{column}({sub_part})" if sub_part else column)
+            indexes = found[table]["indexes"]
+            if index not in indexes:
+                kind = index_type.upper() if index_type and index_type.upper() != "BTREE" else ""
+                indexes[index] = {"unique": int(non_unique) == 0, "parts": [], "type": kind}
+            indexes[index]["parts"].append(f"{column}({sub_part})" if sub_part else column)
 
+        # Each information_schema table gets the database as a constant: through a join condition alone,
+        # MariaDB opens every table of every database to fill it (views of the sys schema included).
         cur.execute(
             "SELECT k.TABLE_NAME, k.CONSTRAINT_NAME, k.COLUMN_NAME, k.REFERENCED_TABLE_NAME, "
             "k.REFERENCED_COLUMN_NAME, r.DELETE_RULE, r.UPDATE_RULE "
             "FROM information_schema.KEY_COLUMN_USAGE k "
             "JOIN information_schema.REFERENTIAL_CONSTRAINTS r "
-            "  ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME "
-            " AND r.TABLE_NAME = k.TABLE_NAME "
-            "WHERE k.TABLE_SCHEMA = %s AND k.REFERENCED_TABLE_NAME IS NOT NULL "
+            "  ON r.CONSTRAINT_NAME = k.CONSTRAINT_NAME AND r.TABLE_NAME = k.TABLE_NAME "
+            "WHERE k.TABLE_SCHEMA = %s AND k.CONSTRAINT_SCHEMA = %s AND r.CONSTRAINT_SCHEMA = %s "
+            "AND k.REFERENCED_TABLE_NAME IS NOT NULL "
             "ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION",
-            (database,),
+            (database, database, database),
         )
-        fks: Dict[tuple, Dict[str, Any]] = {}
         for table, name, column, ref_table, ref_column, on_delete, on_update in cur.fetchall():
-            if table not in tables:
+            if table not in found:
                 continue
-            key = (table, name)
-            if key not in fks:
-                fks[key] = {
-                    "name": name,
-                    "columns": [],
-                    "references": ref_table,
-                    "ref_columns": [],
-                    "on_delete": normalize_fk_rule(on_delete),
-                    "on_update": normalize_fk_rule(on_update),
+            fks = found[table]["fks"]
+            if name not in fks:
+                fks[name] = {
+                    "references": ref_table, "on_delete": normalize_fk_rule(on_delete), "on_update": normalize_fk_rule(on_update),
+                    "columns": [], "ref_columns": [],
                 }
-                tables[table]["foreign_keys"].append(fks[key])
-            fks[key]["columns"].append(column)
-            fks[key]["ref_columns"].append(ref_column)
+            fks[name]["columns"].append(column)
+            fks[name]["ref_columns"].append(ref_column)
 
-        for table, checks in _other_checks(cur, database, server, json_columns).items():
-            if table in tables:
-                tables[table]["checks"] = checks
+        checks = _other_checks(cur, database, server, json_columns)
 
-    for table in tables.values():
-        table["indexes"].sort(key=lambda i: i["name"].lower())
-        table["foreign_keys"].sort(key=lambda f: f["name"].lower())
+    tables: Tables = {}
+    for name, spec in found.items():
+        table_indexes = [Index(index, i["unique"], tuple(i["parts"]), i["type"]) for index, i in spec["indexes"].items()]
+        table_fks = [
+            ForeignKey(key, tuple(f["columns"]), f["references"], tuple(f["ref_columns"]), f["on_delete"], f["on_update"])
+            for key, f in spec["fks"].items()
+        ]
+        tables[name] = Table(
+            name=name,
+            engine=spec["engine"],
+            collation=spec["collation"],
+            columns=tuple(spec["columns"]),
+            indexes=tuple(sorted(table_indexes, key=lambda i: i.name.lower())),
+            foreign_keys=tuple(sorted(table_fks, key=lambda f: f.name.lower())),
+            checks=tuple(checks.get(name, ())),
+            comment=spec["comment"],
+        )
     return tables
+
+
+def read_schema(conn: Any, database: str, server: ServerInfo, exclude: Iterable[str] = BOOKKEEPING_TABLES) -> Schema:
+    """The application schema of ``database``: its tables (but ``exclude``), views, triggers and routines."""
+    tables = read_tables(conn, database, server, exclude=exclude)
+    objects = read_routines(conn, database)
+    return Schema(tables=tables, views=objects["views"], triggers=objects["triggers"], routines=objects["routines"])
 
 
 def _json_check_columns(cur: Any, database: str, server: ServerInfo) -> set:
@@ -147,7 +146,7 @@ def _json_check_columns(cur: Any, database: str, server: ServerInfo) -> set:
     return found
 
 
-def _other_checks(cur: Any, database: str, server: ServerInfo, json_columns: set) -> Dict[str, List[Dict[str, str]]]:
+def _other_checks(cur: Any, database: str, server: ServerInfo, json_columns: set) -> Dict[str, List[CheckConstraint]]:
     if not server.supports_check_constraints:
         return {}
     cur.execute(
@@ -155,10 +154,11 @@ def _other_checks(cur: Any, database: str, server: ServerInfo, json_columns: set
         "FROM information_schema.CHECK_CONSTRAINTS cc "
         "JOIN information_schema.TABLE_CONSTRAINTS tc ON tc.CONSTRAINT_SCHEMA = cc.CONSTRAINT_SCHEMA "
         " AND tc.CONSTRAINT_NAME = cc.CONSTRAINT_NAME AND tc.CONSTRAINT_TYPE = 'CHECK' "
-        "WHERE cc.CONSTRAINT_SCHEMA = %s ORDER BY tc.TABLE_NAME, cc.CONSTRAINT_NAME",
-        (database,),
+        "WHERE cc.CONSTRAINT_SCHEMA = %s AND tc.TABLE_SCHEMA = %s "  # constants for both: see read_tables
+        "ORDER BY tc.TABLE_NAME, cc.CONSTRAINT_NAME",
+        (database, database),
     )
-    checks: Dict[str, List[Dict[str, str]]] = {}
+    checks: Dict[str, List[CheckConstraint]] = {}
     seen = set()
     for table, name, clause in cur.fetchall():
         if (table, name) in seen:
@@ -166,7 +166,7 @@ def _other_checks(cur: Any, database: str, server: ServerInfo, json_columns: set
         seen.add((table, name))
         if (table, name) in json_columns and server.json_check_column(clause) == name:
             continue
-        checks.setdefault(table, []).append({"name": name, "clause": " ".join(clause.split())})
+        checks.setdefault(table, []).append(CheckConstraint(name, " ".join(clause.split())))
     return checks
 
 
@@ -203,11 +203,13 @@ def read_routines(conn: Any, database: str) -> Dict[str, Dict[str, str]]:
 def schema_fingerprint(
     conn: Any, database: str, server: ServerInfo, exclude: Iterable[str] = BOOKKEEPING_TABLES
 ) -> Dict[str, Any]:
-    """The application schema of ``database``: its fingerprint, its tables and their structure."""
-    tables = read_tables(conn, database, server, exclude=exclude)
-    routines = read_routines(conn, database)
-    structure = {"tables": tables, **routines}
-    return {"fingerprint": fingerprint(structure), "tables": sorted(tables), "structure": structure}
+    """The application schema of ``database`` as modules return it: its fingerprint, its tables and their structure (dict form)."""
+    return describe_schema(read_schema(conn, database, server, exclude))
+
+
+def describe_schema(schema: Schema) -> Dict[str, Any]:
+    """The dict view of a schema that modules return and files keep: fingerprint, table names, structure."""
+    return {"fingerprint": fingerprint(schema), "tables": sorted(schema.tables), "structure": schema.to_dict()}
 
 
 def table_checksums(conn: Any, database: str, tables: Iterable[str]) -> Dict[str, Any]:
@@ -221,10 +223,17 @@ def table_checksums(conn: Any, database: str, tables: Iterable[str]) -> Dict[str
         return {row[0].split(".", 1)[1]: row[1] for row in cur.fetchall()}
 
 
-def fingerprint(structure: Mapping[str, Any]) -> str:
-    """sha256 of the canonical JSON of a structure: equal fingerprints, identical schemas."""
-    canonical = json.dumps(structure, sort_keys=True, separators=(",", ":"), default=str)
+def fingerprint(structure: Union[Schema, Mapping[str, Any]]) -> str:
+    """sha256 of the canonical JSON of a structure (a Schema, tables by name, or their dict form):
+    equal fingerprints, identical schemas. A model object counts as its dict form, so both give one value."""
+    canonical = json.dumps(structure, sort_keys=True, separators=(",", ":"), default=_dict_form)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _dict_form(value: Any) -> Any:
+    if isinstance(value, (Schema, Table, Column, Index, ForeignKey, CheckConstraint)):
+        return value.to_dict()
+    return str(value)
 
 
 def diff_tables(expected: Mapping[str, Table], actual: Mapping[str, Table]) -> List[str]:
@@ -241,25 +250,29 @@ def diff_tables(expected: Mapping[str, Table], actual: Mapping[str, Table]) -> L
 
 def diff_table(expected: Table, actual: Table) -> List[str]:
     lines: List[str] = []
-    for attr in ("engine", "collation"):
-        if attr in expected and expected.get(attr) != actual.get(attr):
-            lines.append(f"{attr} is {actual.get(attr)!r}, expected {expected.get(attr)!r}")
+    for attr, want, got in (("engine", expected.engine, actual.engine), ("collation", expected.collation, actual.collation)):
+        if want != got:
+            lines.append(f"{attr} is {got!r}, expected {want!r}")
+    if expected.comment != actual.comment:
+        lines.append(f"comment is {_show(actual.comment or None)}, expected {_show(expected.comment or None)}")
 
-    exp_cols = [c["name"] for c in expected.get("columns", [])]
-    act_cols = [c["name"] for c in actual.get("columns", [])]
-    lines.extend(_named_diff("column", expected.get("columns", []), actual.get("columns", [])))
+    exp_cols = list(expected.column_names)
+    act_cols = list(actual.column_names)
+    lines.extend(_named_diff("column", expected.columns, actual.columns))
     common = [c for c in exp_cols if c in act_cols]
     if [c for c in act_cols if c in common] != common:
         lines.append(f"column order is {act_cols}, expected {exp_cols}")
-    lines.extend(_named_diff("index", expected.get("indexes", []), actual.get("indexes", [])))
-    lines.extend(_named_diff("foreign key", expected.get("foreign_keys", []), actual.get("foreign_keys", [])))
-    lines.extend(_named_diff("check", expected.get("checks", []), actual.get("checks", [])))
+    lines.extend(_named_diff("index", expected.indexes, actual.indexes))
+    lines.extend(_named_diff("foreign key", expected.foreign_keys, actual.foreign_keys))
+    lines.extend(_named_diff("check", expected.checks, actual.checks))
     return lines
 
 
-def _named_diff(kind: str, expected: List[Dict[str, Any]], actual: List[Dict[str, Any]]) -> List[str]:
-    exp = {item["name"]: item for item in expected}
-    act = {item["name"]: item for item in actual}
+def _named_diff(kind: str, expected: Iterable[Any], actual: Iterable[Any]) -> List[str]:
+    """Items missing, unexpected, or differing in an attribute; attributes compared in their dict form
+    (an attribute left out there, such as an empty comment, reads as none)."""
+    exp = {item.name: item.to_dict() for item in expected}
+    act = {item.name: item.to_dict() for item in actual}
     lines = [f"{kind} {name}: missing" for name in exp if name not in act]
     lines += [f"{kind} {name}: unexpected" for name in act if name not in exp]
     for name in exp:

@@ -2,9 +2,9 @@
 
 One YAML file of named rules (tenant column, foreign keys and ON DELETE rules, unique keys,
 indexes, enums, JSON columns, soft deletes, polymorphic pairs) that points at a structure
-file (the exact tables, as ``catalog.read_tables`` reads them). The gate verifies against
-it and the smoke test reads its table list; bad input raises SchemagateError naming the
-file and the key.
+file (the exact tables, as ``catalog.read_tables`` reads them, loaded as the typed
+``schema_model.Table``). The gate verifies against it and the smoke test reads its table
+list; bad input in either file raises SchemagateError naming the file and the key.
 """
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
-from .catalog import Tables
 from .checks import Waiver, parse_waivers
 from .dialect import normalize_fk_rule
 from .errors import SchemagateError
+from .schema_model import Tables, describe_type, tables_from_dict
 
 try:
     import yaml
@@ -88,7 +88,7 @@ def _reason(exc: OSError) -> str:
 
 def _mapping(path: str, key: str, value: Any, allowed: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     if not isinstance(value, dict):
-        raise _bad(path, key, f"must be a mapping, found {_yaml_type(value)}")
+        raise _bad(path, key, f"must be a mapping, found {describe_type(value)}")
     for name in value:
         if not isinstance(name, str):
             raise _bad(path, key, f"key {name!r} must be a string; quote it")
@@ -99,13 +99,13 @@ def _mapping(path: str, key: str, value: Any, allowed: Optional[Sequence[str]] =
 
 def _string(path: str, key: str, value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise _bad(path, key, f"must be a non-empty string, found {_yaml_type(value)}; quote it if YAML read it as another type")
+        raise _bad(path, key, f"must be a non-empty string, found {describe_type(value)}; quote it if YAML read it as another type")
     return value.strip()
 
 
 def _strings(path: str, key: str, value: Any) -> List[str]:
     if not isinstance(value, list) or not value:
-        raise _bad(path, key, f"must be a non-empty list of strings, found {_yaml_type(value)}")
+        raise _bad(path, key, f"must be a non-empty list of strings, found {describe_type(value)}")
     items = [_string(path, f"{key}[{position}]", item) for position, item in enumerate(value)]
     if len(set(items)) != len(items):
         raise _bad(path, key, "lists a value twice; remove the duplicate")
@@ -120,14 +120,6 @@ def _fk_rule(path: str, key: str, column: str, value: Any) -> ForeignKeyRule:
     return ForeignKeyRule(column=column, references=match.group(1), on_delete=normalize_fk_rule(rule))
 
 
-def _yaml_type(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number"}.get(
-        type(value), type(value).__name__
-    )
-
-
 def load_expectations(path: str) -> Expectations:
     """Read and validate an expectations file and the structure file it points at."""
     try:
@@ -135,7 +127,7 @@ def load_expectations(path: str) -> Expectations:
     except OSError as exc:
         raise SchemagateError(f"Cannot read the expectations file {path}: {_reason(exc)}; check the path.") from None
     if not isinstance(data, dict):
-        raise SchemagateError(f"{path}: must be a mapping with the keys {', '.join(_TOP_KEYS)}, found {_yaml_type(data)}.")
+        raise SchemagateError(f"{path}: must be a mapping with the keys {', '.join(_TOP_KEYS)}, found {describe_type(data)}.")
     _mapping(path, "", data, _TOP_KEYS)
     for required in ("structure", "tables"):
         if required not in data:
@@ -149,6 +141,7 @@ def load_expectations(path: str) -> Expectations:
         raise _bad(path, "structure", f"cannot read {structure_path} ({_reason(exc)}); name a file relative to this one") from None
     if not isinstance(structure, dict) or not structure or not all(isinstance(spec, dict) for spec in structure.values()):
         raise _bad(path, "structure", f"{structure_path} must map table names to their structure (as catalog.read_tables gives it)")
+    tables_of_structure = tables_from_dict(structure, structure_path)
 
     tenant = None
     if data.get("tenant") is not None:
@@ -165,9 +158,9 @@ def load_expectations(path: str) -> Expectations:
         raise _bad(path, "tables", "is empty; name at least one table")
     waivers = data.get("waivers") or []
     if not isinstance(waivers, list):
-        raise _bad(path, "waivers", f"must be a list of {{code, object, reason}}, found {_yaml_type(waivers)}")
+        raise _bad(path, "waivers", f"must be a list of {{code, object, reason}}, found {describe_type(waivers)}")
     return Expectations(
-        path=path, structure_path=structure_path, structure=structure, tenant=tenant, tables=tables,
+        path=path, structure_path=structure_path, structure=tables_of_structure, tenant=tenant, tables=tables,
         waivers=parse_waivers(waivers, path),
     )
 

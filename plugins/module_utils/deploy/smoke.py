@@ -12,7 +12,7 @@ import time
 from typing import Any, List, Optional, Sequence
 
 from ..core.bookkeeping import DEFAULT_MIGRATIONS_TABLE, bookkeeping_tables
-from ..core.catalog import diff_tables, schema_fingerprint
+from ..core.catalog import diff_tables, fingerprint, read_schema
 from ..core.checks import CheckResult
 from ..core.connection import MySQLError, error_text, quote_identifier
 from ..core.dialect import ServerInfo
@@ -32,8 +32,9 @@ def smoke_test(
 ) -> List[CheckResult]:
     """Checks after a migration; with ``absent``, after a rollback: the expected tables must be gone."""
     expectations = load_expectations(expectations_file)
-    found = schema_fingerprint(conn, database, server, bookkeeping_tables(migrations_table))
-    tables = found["structure"]["tables"]
+    schema = read_schema(conn, database, server, bookkeeping_tables(migrations_table))
+    actual_fingerprint = fingerprint(schema)
+    tables = schema.tables
     expected = sorted(expectations.structure)
     present = [t for t in expected if t in tables]
     results: List[CheckResult] = []
@@ -54,7 +55,7 @@ def smoke_test(
             line for line in diff_tables({t: expectations.structure[t] for t in present}, {t: tables[t] for t in present})
             if "foreign key" in line
         ]
-        fk_count = sum(len(expectations.structure[t]["foreign_keys"]) for t in present)
+        fk_count = sum(len(expectations.structure[t].foreign_keys) for t in present)
         results.append(CheckResult(
             "SM102", "foreign keys in place", not fk_lines,
             f"{fk_count} foreign keys with their ON DELETE rules" if not fk_lines else "foreign keys differ from the expectations",
@@ -62,12 +63,12 @@ def smoke_test(
         ))
         results.extend(_quick_queries(conn, database, present))
     if expected_fingerprint:
-        matches = found["fingerprint"] == expected_fingerprint
+        matches = actual_fingerprint == expected_fingerprint
         results.append(CheckResult(
             "SM104", "schema equals the expected fingerprint", matches,
-            f"fingerprint {found['fingerprint'][:12]} as expected" if matches
-            else f"fingerprint {found['fingerprint'][:12]} differs from the expected {expected_fingerprint[:12]}: schema drifted",
-            figures={"fingerprint": found["fingerprint"], "expected": expected_fingerprint},
+            f"fingerprint {actual_fingerprint[:12]} as expected" if matches
+            else f"fingerprint {actual_fingerprint[:12]} differs from the expected {expected_fingerprint[:12]}: schema drifted",
+            figures={"fingerprint": actual_fingerprint, "expected": expected_fingerprint},
         ))
     return results
 

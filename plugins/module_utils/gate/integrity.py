@@ -35,6 +35,7 @@ from ..core.checks import CheckResult
 from ..core.connection import MySQLError, check_identifier, error_code, error_text, quote_identifier, validate_identifier
 from ..core.dialect import ServerInfo
 from ..core.errors import SchemagateError
+from ..core.schema_model import ForeignKey, Index, Table
 from ..core.session import SqlSession
 
 
@@ -64,37 +65,15 @@ _SESSION_SETTINGS = ("innodb_lock_wait_timeout", "lock_wait_timeout", "foreign_k
 _REFUSING_CONSTRAINT = re.compile(r"\(`(?:[^`]|``)*`\.`((?:[^`]|``)*)`, CONSTRAINT `((?:[^`]|``)*)`")
 # 1062 messages: "Duplicate entry '...' for key 'name'" (MariaDB) or "... for key 'table.name'" (MySQL 8.0.19+)
 _DUPLICATE_KEY = re.compile(r"for key '([^']*)'\s*$")
-_PREFIX_PART = re.compile(r"^([A-Za-z0-9_$]+)\((\d+)\)$")
+
+# What the probes read of the schema model: a foreign key with the table that declares it (its child
+# side, whose row identity follows the children through a delete), and a UNIQUE index with its table.
+DeclaredForeignKey = Tuple[Table, ForeignKey]
+DeclaredUniqueKey = Tuple[Table, Index]
 
 
-@dataclass(frozen=True)
-class ForeignKey:
-    table: str  # the child table, which declares the key
-    name: str
-    columns: Tuple[str, ...]
-    parent: str
-    parent_columns: Tuple[str, ...]
-    on_delete: str  # CASCADE, SET NULL or RESTRICT (NO ACTION is reported as RESTRICT)
-    child_identity: Tuple[str, ...] = ()  # the child's primary key, to follow its rows; () if it has none
-
-    @property
-    def label(self) -> str:
-        return f"{self.table}.{self.name}"
-
-
-@dataclass(frozen=True)
-class UniqueKey:
-    table: str
-    name: str
-    columns: Tuple[str, ...]  # without prefix lengths
-    nullable: Tuple[str, ...]  # the key columns that accept NULL
-    identity: Tuple[str, ...]  # columns identifying one row (primary key); () if the table has none
-    other_keys: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()  # the table's other unique keys, PRIMARY included
-    unprovable: str = ""  # why no duplicate can be built, e.g. an expression key part
-
-    @property
-    def label(self) -> str:
-        return f"{self.table}.{self.name}"
+def _label(table: Table, name: str) -> str:
+    return f"{table.name}.{name}"
 
 
 @dataclass
@@ -125,19 +104,24 @@ def check_integrity(
     results: List[CheckResult] = []
     with conn.cursor() as cur, _probe_session(cur, lock_wait_seconds):
         deletes = _ParentDeletes(cur, database, foreign_keys)
-        for fk in foreign_keys:
-            results.append(_run("IN101", f"fk {fk.label} ON DELETE {fk.on_delete}", fk.label, lambda r, k=fk: _prove_fk_rule(cur, database, k, deletes, r)))
-        for fk in foreign_keys:
-            results.append(_run("IN102", f"orphans {fk.label}", fk.label, lambda r, k=fk: _count_orphans(cur, database, k, r)))
-        for key in unique_keys:
-            results.append(_run("IN103", f"unique {key.label}", key.label, lambda r, k=key: _prove_unique(cur, database, k, r)))
+        for child, fk in foreign_keys:
+            label = _label(child, fk.name)
+            results.append(_run(
+                "IN101", f"fk {label} ON DELETE {fk.on_delete}", label, lambda r, c=child, k=fk: _prove_fk_rule(cur, database, c, k, deletes, r)
+            ))
+        for child, fk in foreign_keys:
+            label = _label(child, fk.name)
+            results.append(_run("IN102", f"orphans {label}", label, lambda r, c=child, k=fk: _count_orphans(cur, database, c, k, r)))
+        for table, index in unique_keys:
+            label = _label(table, index.name)
+            results.append(_run("IN103", f"unique {label}", label, lambda r, t=table, i=index: _prove_unique(cur, database, t, i, r)))
     return results
 
 
 def declared_keys(
     conn: Any, server: ServerInfo, database: str, tables: Optional[Sequence[str]] = None
-) -> Tuple[List[ForeignKey], List[UniqueKey]]:
-    """The foreign keys declared by, and the UNIQUE keys of, ``tables`` (default: every table), from the catalog."""
+) -> Tuple[List[DeclaredForeignKey], List[DeclaredUniqueKey]]:
+    """The foreign keys declared by, and the UNIQUE keys (not PRIMARY) of, ``tables`` (default: every table), from the catalog."""
     validate_identifier(database, "database name")
     if tables is not None:
         for table in tables:
@@ -148,69 +132,31 @@ def declared_keys(
         missing = sorted(set(tables) - set(structure))
         if missing:
             raise SchemagateError(f"No table {', '.join(missing)} in database {database!r}: check the tables option.")
-    foreign_keys: List[ForeignKey] = []
-    unique_keys: List[UniqueKey] = []
-    for table in sorted(structure):
-        spec = structure[table]
-        nullable = {column["name"] for column in spec["columns"] if column["nullable"]}
-        known = {column["name"] for column in spec["columns"]}
-        generated = {column["name"] for column in spec["columns"] if "generated" in (column.get("extra") or "")}
-        keys = {index["name"]: index for index in spec["indexes"] if index["unique"]}
-        identity = _row_identity(keys, nullable)
-        for fk in spec["foreign_keys"]:
-            foreign_keys.append(
-                ForeignKey(
-                    table=table,
-                    name=fk["name"],
-                    columns=tuple(fk["columns"]),
-                    parent=fk["references"],
-                    parent_columns=tuple(fk["ref_columns"]),
-                    on_delete=fk["on_delete"],
-                    child_identity=identity,
-                )
-            )
-        for name, index in sorted(keys.items(), key=lambda item: item[0].lower()):
-            if name == "PRIMARY":
-                continue
-            columns = tuple(_column_of(part) for part in index["columns"])
-            unknown = [str(part) for part, column in zip(index["columns"], columns) if column not in known]
-            computed = [column for column in columns if column in generated]
-            others = tuple((other, tuple(_column_of(p) for p in keys[other]["columns"])) for other in sorted(keys) if other != name)
-            unique_keys.append(
-                UniqueKey(
-                    table=table,
-                    name=name,
-                    columns=columns,
-                    nullable=tuple(column for column in columns if column in nullable),
-                    identity=identity,
-                    other_keys=others,
-                    unprovable=(
-                        f"key part {', '.join(unknown)} is not a column (an expression)" if unknown
-                        else f"key column {', '.join(computed)} is generated and cannot be assigned" if computed
-                        else ""
-                    ),
-                )
-            )
+    foreign_keys: List[DeclaredForeignKey] = []
+    unique_keys: List[DeclaredUniqueKey] = []
+    for name in sorted(structure):
+        table = structure[name]
+        foreign_keys.extend((table, fk) for fk in table.foreign_keys)
+        unique = sorted((index for index in table.unique_indexes if not index.primary), key=lambda index: index.name.lower())
+        unique_keys.extend((table, index) for index in unique)
     return foreign_keys, unique_keys
 
 
-def _row_identity(unique_indexes: Dict[str, Dict[str, Any]], nullable: set) -> Tuple[str, ...]:
-    """The primary key, else the first unique key of whole NOT NULL columns (InnoDB's clustered key)."""
-    candidates = [unique_indexes["PRIMARY"]] if "PRIMARY" in unique_indexes else []
-    candidates += [unique_indexes[name] for name in sorted(unique_indexes) if name != "PRIMARY"]
-    for index in candidates:
-        parts = index["columns"]
-        if all(part is not None and not _PREFIX_PART.match(part) and part not in nullable for part in parts):
-            return tuple(parts)
-    return ()
+def _unprovable(table: Table, index: Index) -> str:
+    """Why no duplicate of ``index`` can be built by assigning columns ('' when one can), e.g. an expression key part."""
+    unknown = [str(part) for part, column in zip(index.columns, index.column_names) if table.column(column) is None]
+    if unknown:
+        return f"key part {', '.join(unknown)} is not a column (an expression)"
+    generated = {column.name for column in table.columns if column.generated}
+    computed = [column for column in index.column_names if column in generated]
+    if computed:
+        return f"key column {', '.join(computed)} is generated and cannot be assigned"
+    return ""
 
 
-def _column_of(key_part: Optional[str]) -> str:
-    """'slug(20)' -> 'slug'; an expression key part (no column) -> ''."""
-    if key_part is None:
-        return ""
-    match = _PREFIX_PART.match(key_part)
-    return match.group(1) if match else key_part
+def _nullable(table: Table, columns: Sequence[str]) -> Tuple[str, ...]:
+    """The columns (of a key) that accept NULL."""
+    return tuple(column for column in columns if column in {c.name for c in table.columns if c.nullable})
 
 
 # --------------------------------------------------------------------------
@@ -336,22 +282,22 @@ def _rows(count: int, table: str) -> str:
 # a. ON DELETE rules
 # --------------------------------------------------------------------------
 
-def _prove_fk_rule(cur: Any, database: str, fk: ForeignKey, deletes: "_ParentDeletes", result: CheckResult) -> None:
+def _prove_fk_rule(cur: Any, database: str, child: Table, fk: ForeignKey, deletes: "_ParentDeletes", result: CheckResult) -> None:
     if fk.on_delete not in PROVABLE_RULES:
         result.message = f"ON DELETE {fk.on_delete} is not enforced by InnoDB: declare CASCADE, SET NULL or RESTRICT"
         return
-    candidates = _parents_with_children(cur, database, fk)
+    candidates = _parents_with_children(cur, database, child, fk)
     if not candidates:
         result.message = (
-            f"no parent row with children: no {fk.table} row references a {fk.parent} row through ({', '.join(fk.columns)}); "
+            f"no parent row with children: no {child.name} row references a {fk.references} row through ({', '.join(fk.columns)}); "
             "seed more data"
         )
         return
     blockers: List[str] = []
     for tried, values in enumerate(candidates, 1):
-        outcome = deletes.outcome(fk, values)
+        outcome = deletes.outcome(child, fk, values)
         if outcome.verdict == RETRY:
-            result.details.append(f"{fk.parent} {_show(fk.parent_columns, values)}: {outcome.message}")
+            result.details.append(f"{fk.references} {_show(fk.ref_columns, values)}: {outcome.message}")
             blockers.append(outcome.blocker)
             continue
         result.passed = outcome.verdict == PROVEN
@@ -362,26 +308,26 @@ def _prove_fk_rule(cur: Any, database: str, fk: ForeignKey, deletes: "_ParentDel
     named = sorted({blocker for blocker in blockers if blocker})
     if named and all(blockers):
         result.message = (
-            f"every candidate is blocked by {', '.join(named)} ({len(candidates)} rows of {fk.parent} tried): "
+            f"every candidate is blocked by {', '.join(named)} ({len(candidates)} rows of {fk.references} tried): "
             "a RESTRICT rule further down the cascade refuses the delete; seed a parent whose cascade reaches no restricted rows"
         )
     else:
-        result.message = f"no candidate could show the rule ({len(candidates)} rows of {fk.parent} tried): see details; seed more data"
+        result.message = f"no candidate could show the rule ({len(candidates)} rows of {fk.references} tried): see details; seed more data"
 
 
-def _parents_with_children(cur: Any, database: str, fk: ForeignKey) -> List[Tuple[Any, ...]]:
+def _parents_with_children(cur: Any, database: str, child: Table, fk: ForeignKey) -> List[Tuple[Any, ...]]:
     """The first few referenced key values that have both a parent row and children, in key order.
 
     STRAIGHT_JOIN + GROUP BY walk the child's FK index in order and stop after
     a few groups; DISTINCT or a parent-first plan would scan the whole table.
     """
     join = " AND ".join(
-        f"p.{quote_identifier(parent, 'column name')} = c.{quote_identifier(child, 'column name')}"
-        for child, parent in zip(fk.columns, fk.parent_columns)
+        f"p.{quote_identifier(parent, 'column name')} = c.{quote_identifier(column, 'column name')}"
+        for column, parent in zip(fk.columns, fk.ref_columns)
     )
     columns = _columns(fk.columns, "c")
     cur.execute(
-        f"SELECT {columns} FROM {_table(database, fk.table)} AS c STRAIGHT_JOIN {_table(database, fk.parent)} AS p ON {join} "
+        f"SELECT {columns} FROM {_table(database, child.name)} AS c STRAIGHT_JOIN {_table(database, fk.references)} AS p ON {join} "
         f"GROUP BY {columns} ORDER BY {columns} LIMIT {PARENT_CANDIDATES}"
     )
     return [tuple(row) for row in cur.fetchall()]
@@ -404,68 +350,71 @@ class _ParentDeletes:
     (and one rollback) of a company shows all eight rules.
     """
 
-    def __init__(self, cur: Any, database: str, foreign_keys: Sequence[ForeignKey]) -> None:
+    def __init__(self, cur: Any, database: str, foreign_keys: Sequence[DeclaredForeignKey]) -> None:
         self.cur = cur
         self.database = database
-        self.onto: Dict[Tuple[str, Tuple[str, ...]], List[ForeignKey]] = {}
-        for fk in foreign_keys:
-            self.onto.setdefault((fk.parent, fk.parent_columns), []).append(fk)
+        self.onto: Dict[Tuple[str, Tuple[str, ...]], List[DeclaredForeignKey]] = {}
+        for child, fk in foreign_keys:
+            self.onto.setdefault((fk.references, fk.ref_columns), []).append((child, fk))
         self.seen: Dict[Tuple[str, Tuple[str, ...], Tuple[Any, ...]], Dict[str, _Outcome]] = {}
 
-    def outcome(self, fk: ForeignKey, values: Tuple[Any, ...]) -> _Outcome:
-        key = (fk.parent, fk.parent_columns, values)
+    def outcome(self, child: Table, fk: ForeignKey, values: Tuple[Any, ...]) -> _Outcome:
+        key = (fk.references, fk.ref_columns, values)
         if key not in self.seen:
-            self.seen[key] = self._delete(self.onto[(fk.parent, fk.parent_columns)], values)
-        return self.seen[key][fk.label]
+            self.seen[key] = self._delete(self.onto[(fk.references, fk.ref_columns)], values)
+        return self.seen[key][_label(child, fk.name)]
 
-    def _delete(self, foreign_keys: List[ForeignKey], values: Tuple[Any, ...]) -> Dict[str, _Outcome]:
+    def _delete(self, foreign_keys: List[DeclaredForeignKey], values: Tuple[Any, ...]) -> Dict[str, _Outcome]:
         """Delete one parent row inside a rolled-back transaction; judge each key by its children before and after."""
         cur = self.cur
-        parent = foreign_keys[0]
-        shown = f"{parent.parent} {_show(parent.parent_columns, values)}"
+        parent = foreign_keys[0][1]
+        shown = f"{parent.references} {_show(parent.ref_columns, values)}"
         with _rolled_back(cur):
-            before = {fk.label: self._children(fk, values) for fk in foreign_keys}
+            before = {_label(child, fk.name): self._children(child, fk, values) for child, fk in foreign_keys}
             try:
-                cur.execute(f"DELETE FROM {_table(self.database, parent.parent)} WHERE {_equal(parent.parent_columns)}", values)
+                cur.execute(f"DELETE FROM {_table(self.database, parent.references)} WHERE {_equal(parent.ref_columns)}", values)
             except MySQLError as exc:
                 if error_code(exc) not in (ER_ROW_IS_REFERENCED, ER_ROW_IS_REFERENCED_2):
                     raise  # lock waits and other server errors fail the check with one line (see _run)
-                return {fk.label: self._refused(fk, exc, values, before[fk.label], shown) for fk in foreign_keys}
+                return {
+                    _label(child, fk.name): self._refused(child, fk, exc, values, before[_label(child, fk.name)], shown) for child, fk in foreign_keys
+                }
             if cur.rowcount < 1:
                 gone = _Outcome(RETRY, "the parent row was not found again by its key values")
-                return {fk.label: gone for fk in foreign_keys}
-            return {fk.label: self._judge(fk, values, before[fk.label], shown) for fk in foreign_keys}
+                return {_label(child, fk.name): gone for child, fk in foreign_keys}
+            return {_label(child, fk.name): self._judge(child, fk, values, before[_label(child, fk.name)], shown) for child, fk in foreign_keys}
 
-    def _children(self, fk: ForeignKey, values: Tuple[Any, ...]) -> _Children:
-        child = _table(self.database, fk.table)
-        count = _scalar(self.cur, f"SELECT COUNT(*) FROM {child} WHERE {_equal(fk.columns)}", values)
-        if not fk.child_identity:
-            return _Children(count, [], _scalar(self.cur, f"SELECT COUNT(*) FROM {child} WHERE {_null(fk.columns)}"))
+    def _children(self, child: Table, fk: ForeignKey, values: Tuple[Any, ...]) -> _Children:
+        table = _table(self.database, child.name)
+        identity = child.row_identity()
+        count = _scalar(self.cur, f"SELECT COUNT(*) FROM {table} WHERE {_equal(fk.columns)}", values)
+        if not identity:
+            return _Children(count, [], _scalar(self.cur, f"SELECT COUNT(*) FROM {table} WHERE {_null(fk.columns)}"))
         self.cur.execute(
-            f"SELECT {_columns(fk.child_identity)} FROM {child} WHERE {_equal(fk.columns)} "
-            f"ORDER BY {_columns(fk.child_identity)} LIMIT {CHILD_SAMPLE}",
+            f"SELECT {_columns(identity)} FROM {table} WHERE {_equal(fk.columns)} "
+            f"ORDER BY {_columns(identity)} LIMIT {CHILD_SAMPLE}",
             values,
         )
         return _Children(count, [tuple(row) for row in self.cur.fetchall()])
 
-    def _judge(self, fk: ForeignKey, values: Tuple[Any, ...], children: _Children, shown: str) -> _Outcome:
+    def _judge(self, child: Table, fk: ForeignKey, values: Tuple[Any, ...], children: _Children, shown: str) -> _Outcome:
         """The parent row is deleted: its children must be gone (CASCADE) or hold NULL (SET NULL)."""
         cur = self.cur
-        child = _table(self.database, fk.table)
-        rows = _rows(children.count, fk.table)
+        table = _table(self.database, child.name)
+        rows = _rows(children.count, child.name)
         if not children.count:
-            return _Outcome(RETRY, f"it has no {fk.table} children")
+            return _Outcome(RETRY, f"it has no {child.name} children")
         if fk.on_delete == RESTRICT:
             return _Outcome(FAILED, f"deleting {shown} succeeded although {rows} reference it: RESTRICT is not enforced")
-        still = _scalar(cur, f"SELECT COUNT(*) FROM {child} WHERE {_equal(fk.columns)}", values)
+        still = _scalar(cur, f"SELECT COUNT(*) FROM {table} WHERE {_equal(fk.columns)}", values)
         if still:
-            return _Outcome(FAILED, f"{_rows(still, fk.table)} still reference deleted {shown}: {fk.on_delete} is not enforced")
+            return _Outcome(FAILED, f"{_rows(still, child.name)} still reference deleted {shown}: {fk.on_delete} is not enforced")
         if children.sample:
-            where, params = _in_rows(fk.child_identity, children.sample)
-            survivors = _scalar(cur, f"SELECT COUNT(*) FROM {child} WHERE {where}", params)
-            nulled = _scalar(cur, f"SELECT COUNT(*) FROM {child} WHERE ({where}) AND {_null(fk.columns)}", params)
+            where, params = _in_rows(child.row_identity(), children.sample)
+            survivors = _scalar(cur, f"SELECT COUNT(*) FROM {table} WHERE {where}", params)
+            nulled = _scalar(cur, f"SELECT COUNT(*) FROM {table} WHERE ({where}) AND {_null(fk.columns)}", params)
         else:  # no primary key to follow rows by: count the rows whose key columns are all NULL
-            nulled = _scalar(cur, f"SELECT COUNT(*) FROM {child} WHERE {_null(fk.columns)}") - children.nulls_before
+            nulled = _scalar(cur, f"SELECT COUNT(*) FROM {table} WHERE {_null(fk.columns)}") - children.nulls_before
             survivors = nulled
         columns = ", ".join(fk.columns)
         if fk.on_delete == CASCADE:
@@ -485,24 +434,24 @@ class _ParentDeletes:
             figures["children_followed"] = len(children.sample)
         return _Outcome(PROVEN, f"deleting {shown} set ({columns}) to NULL on its {rows} (rolled back)", figures)
 
-    def _refused(self, fk: ForeignKey, exc: BaseException, values: Tuple[Any, ...], children: _Children, shown: str) -> _Outcome:
+    def _refused(self, child: Table, fk: ForeignKey, exc: BaseException, values: Tuple[Any, ...], children: _Children, shown: str) -> _Outcome:
         """The server refused the delete: the proof of RESTRICT if this key refused it, else a blocked candidate."""
         code = error_code(exc)
         match = _REFUSING_CONSTRAINT.search(str(exc.args[1]) if len(exc.args) > 1 else str(exc))
         refusing = f"{match.group(1)}.{match.group(2)}" if match else ""
-        if refusing != fk.label:
+        if refusing != _label(child, fk.name):
             return _Outcome(RETRY, f"blocked by {refusing or error_text(exc)}", blocker=refusing or error_text(exc))
         if fk.on_delete != RESTRICT:
             return _Outcome(FAILED, f"deleting {shown} was refused by this key although it declares {fk.on_delete}: {error_text(exc)}")
-        untouched = _scalar(self.cur, f"SELECT COUNT(*) FROM {_table(self.database, fk.table)} WHERE {_equal(fk.columns)}", values)
+        untouched = _scalar(self.cur, f"SELECT COUNT(*) FROM {_table(self.database, child.name)} WHERE {_equal(fk.columns)}", values)
         parent_kept = _scalar(
-            self.cur, f"SELECT COUNT(*) FROM {_table(self.database, fk.parent)} WHERE {_equal(fk.parent_columns)}", values
+            self.cur, f"SELECT COUNT(*) FROM {_table(self.database, fk.references)} WHERE {_equal(fk.ref_columns)}", values
         )
         if untouched != children.count or not parent_kept:
             return _Outcome(FAILED, f"deleting {shown} was refused with error {code} but rows changed ({untouched} of {children.count} children left)")
         return _Outcome(
             PROVEN,
-            f"deleting {shown} was refused with error {code}; its {_rows(children.count, fk.table)} stayed untouched",
+            f"deleting {shown} was refused with error {code}; its {_rows(children.count, child.name)} stayed untouched",
             {"children": children.count, "children_untouched": untouched},
         )
 
@@ -511,27 +460,27 @@ class _ParentDeletes:
 # b. Orphans
 # --------------------------------------------------------------------------
 
-def _count_orphans(cur: Any, database: str, fk: ForeignKey, result: CheckResult) -> None:
+def _count_orphans(cur: Any, database: str, child: Table, fk: ForeignKey, result: CheckResult) -> None:
     """Child rows whose FK columns are all non-NULL (MATCH SIMPLE: only those are checked) and match no parent row."""
     join = " AND ".join(
-        f"p.{quote_identifier(parent, 'column name')} = c.{quote_identifier(child, 'column name')}"
-        for child, parent in zip(fk.columns, fk.parent_columns)
+        f"p.{quote_identifier(parent, 'column name')} = c.{quote_identifier(column, 'column name')}"
+        for column, parent in zip(fk.columns, fk.ref_columns)
     )
     source = (
-        f"FROM {_table(database, fk.table)} AS c LEFT JOIN {_table(database, fk.parent)} AS p ON {join} "
-        f"WHERE {_not_null(fk.columns, 'c')} AND p.{quote_identifier(fk.parent_columns[0], 'column name')} IS NULL"
+        f"FROM {_table(database, child.name)} AS c LEFT JOIN {_table(database, fk.references)} AS p ON {join} "
+        f"WHERE {_not_null(fk.columns, 'c')} AND p.{quote_identifier(fk.ref_columns[0], 'column name')} IS NULL"
     )
     orphans = _scalar(cur, f"SELECT COUNT(*) {source}")
     result.figures = {"orphans": orphans}
-    target = f"{fk.parent} ({', '.join(fk.parent_columns)})"
+    target = f"{fk.references} ({', '.join(fk.ref_columns)})"
     if not orphans:
         result.passed = True
-        result.message = f"no orphans: every non-NULL ({', '.join(fk.columns)}) of {fk.table} has its parent row in {target}"
+        result.message = f"no orphans: every non-NULL ({', '.join(fk.columns)}) of {child.name} has its parent row in {target}"
         return
     cur.execute(f"SELECT DISTINCT {_columns(fk.columns, 'c')} {source} ORDER BY {_columns(fk.columns, 'c')} LIMIT {ORPHAN_EXAMPLES}")
     result.details = [f"{_show(fk.columns, row)} has no parent row in {target}" for row in cur.fetchall()]
     result.message = (
-        f"{fk.name}: {orphans} orphan row{'' if orphans == 1 else 's'} in {fk.table} whose ({', '.join(fk.columns)}) "
+        f"{fk.name}: {orphans} orphan row{'' if orphans == 1 else 's'} in {child.name} whose ({', '.join(fk.columns)}) "
         f"matches no {target} row; delete or repair them (rows loaded with foreign_key_checks=0 are never checked)"
     )
 
@@ -540,78 +489,80 @@ def _count_orphans(cur: Any, database: str, fk: ForeignKey, result: CheckResult)
 # c. Unique keys
 # --------------------------------------------------------------------------
 
-def _prove_unique(cur: Any, database: str, key: UniqueKey, result: CheckResult) -> None:
-    if key.unprovable:
+def _prove_unique(cur: Any, database: str, table: Table, index: Index, result: CheckResult) -> None:
+    unprovable = _unprovable(table, index)
+    if unprovable:
         result.passed = True
-        result.message = f"not proven: {key.unprovable}"
-        result.warning = f"{key.name} was not probed: {key.unprovable}"
+        result.message = f"not proven: {unprovable}"
+        result.warning = f"{index.name} was not probed: {unprovable}"
         return
-    _prove_duplicate_rejected(cur, database, key, result)
-    if key.nullable and result.passed:
-        warning, demonstrated = _null_bypass(cur, database, key)
+    _prove_duplicate_rejected(cur, database, table, index, result)
+    if _nullable(table, index.column_names) and result.passed:
+        warning, demonstrated = _null_bypass(cur, database, table, index)
         result.figures["null_duplicate_accepted"] = demonstrated
         result.warning = "; ".join(part for part in (result.warning, warning) if part)
 
 
-def _prove_duplicate_rejected(cur: Any, database: str, key: UniqueKey, result: CheckResult) -> None:
+def _prove_duplicate_rejected(cur: Any, database: str, table: Table, index: Index, result: CheckResult) -> None:
     """Give a second row the key of a first (all key columns non-NULL) and expect error 1062 naming this key."""
-    table = _table(database, key.table)
-    identity = key.identity or key.columns  # without a primary key, rows with a non-NULL key are found by it
-    columns = ", ".join(key.columns)
+    quoted = _table(database, table.name)
+    key_columns, row_identity = index.column_names, table.row_identity()
+    identity = row_identity or key_columns  # without a primary key, rows with a non-NULL key are found by it
+    columns = ", ".join(key_columns)
     with _rolled_back(cur):
         cur.execute(
-            f"SELECT {_columns(identity)}, {_columns(key.columns)} FROM {table} WHERE {_not_null(key.columns)} "
-            f"ORDER BY {_columns(key.columns)} LIMIT {1 + SECOND_ROWS}"
+            f"SELECT {_columns(identity)}, {_columns(key_columns)} FROM {quoted} WHERE {_not_null(key_columns)} "
+            f"ORDER BY {_columns(key_columns)} LIMIT {1 + SECOND_ROWS}"
         )
         rows = [tuple(row) for row in cur.fetchall()]
         if not rows:
-            empty = not _scalar(cur, f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} LIMIT 1) AS any_row")
+            empty = not _scalar(cur, f"SELECT COUNT(*) FROM (SELECT 1 FROM {quoted} LIMIT 1) AS any_row")
             result.message = (
-                f"no seeded row to prove {key.name}: seed more data"
+                f"no seeded row to prove {index.name}: seed more data"
                 if empty
-                else f"no seeded row to prove {key.name}: none has all of ({columns}) non-NULL; seed one with {', '.join(key.nullable)} set"
+                else f"no seeded row to prove {index.name}: none has all of ({columns}) non-NULL; seed one with {', '.join(_nullable(table, key_columns))} set"
             )
             return
         source_id, source_key = rows[0][: len(identity)], rows[0][len(identity):]
-        if key.identity:
+        if row_identity:
             cur.execute(
-                f"SELECT {_columns(identity)} FROM {table} WHERE NOT ({_equal(identity)}) ORDER BY {_columns(identity)} LIMIT {SECOND_ROWS}",
+                f"SELECT {_columns(identity)} FROM {quoted} WHERE NOT ({_equal(identity)}) ORDER BY {_columns(identity)} LIMIT {SECOND_ROWS}",
                 source_id,
             )
             targets = [tuple(row) for row in cur.fetchall()]
         else:
             targets = [row[: len(identity)] for row in rows[1:]]
         if not targets:
-            result.message = f"only one seeded row in {key.table}: seed a second one to prove {key.name}"
+            result.message = f"only one seeded row in {table.name}: seed a second one to prove {index.name}"
             return
         outcomes: List[str] = []
         implied_by: List[str] = []
         for target in targets:
             try:
-                cur.execute(f"UPDATE {table} SET {_assign(key.columns)} WHERE {_equal(identity)}", source_key + target)
+                cur.execute(f"UPDATE {quoted} SET {_assign(key_columns)} WHERE {_equal(identity)}", source_key + target)
             except MySQLError as exc:
                 if error_code(exc) != ER_DUP_ENTRY:
                     if error_code(exc) in (ER_LOCK_WAIT_TIMEOUT, ER_LOCK_DEADLOCK):
                         raise
                     outcomes.append(f"{_show(identity, target)}: {error_text(exc)}")
                     continue
-                hit = _duplicate_key_name(exc, key.table)
-                if hit == key.name:
+                hit = _duplicate_key_name(exc, table.name)
+                if hit == index.name:
                     result.passed = True
                     result.message = (
-                        f"giving {key.table} row {_show(identity, target)} the ({columns}) of row {_show(identity, source_id)} "
+                        f"giving {table.name} row {_show(identity, target)} the ({columns}) of row {_show(identity, source_id)} "
                         f"was rejected with error {ER_DUP_ENTRY} (rolled back)"
                     )
                     result.figures = {"rows_tried": len(outcomes) + 1}
                     return
                 outcomes.append(f"{_show(identity, target)}: collided with {hit or 'another key'} first")
-                other_columns = dict(key.other_keys).get(hit)
-                if other_columns and set(other_columns) <= set(key.columns):
+                other = table.index(hit)
+                if other is not None and other.unique and set(other.column_names) <= set(key_columns):
                     implied_by.append(hit)  # that key's columns are a subset of this one's: it always fires first
                 continue
             result.message = (
-                f"giving {key.table} row {_show(identity, target)} the ({columns}) of row {_show(identity, source_id)} "
-                f"was accepted: {key.name} does not reject duplicates"
+                f"giving {table.name} row {_show(identity, target)} the ({columns}) of row {_show(identity, source_id)} "
+                f"was accepted: {index.name} does not reject duplicates"
             )
             return
     result.details = outcomes
@@ -619,45 +570,45 @@ def _prove_duplicate_rejected(cur: Any, database: str, key: UniqueKey, result: C
     if len(implied_by) == len(targets):
         result.passed = True
         result.message = f"a duplicate of ({columns}) is always rejected by {implied_by[0]} first"
-        result.warning = f"{key.name} is implied by {implied_by[0]}, whose columns it contains: it never rejects anything itself"
+        result.warning = f"{index.name} is implied by {implied_by[0]}, whose columns it contains: it never rejects anything itself"
         return
-    result.message = f"no duplicate of ({columns}) could be made in {key.table} ({len(targets)} rows tried): see details"
+    result.message = f"no duplicate of ({columns}) could be made in {table.name} ({len(targets)} rows tried): see details"
 
 
-def _null_bypass(cur: Any, database: str, key: UniqueKey) -> Tuple[str, bool]:
+def _null_bypass(cur: Any, database: str, table: Table, index: Index) -> Tuple[str, bool]:
     """The warning for a key with nullable columns, demonstrated when possible: two rows, same key, NULL inside."""
-    nullable = ", ".join(key.nullable)
-    warning = f"rows with NULL in ({nullable}) are not protected by {key.name}: NULLs never collide"
-    if not key.identity:
-        return f"{warning} (not demonstrated: {key.table} has no primary key to pick a second row by)", False
-    table = _table(database, key.table)
-    identity = key.identity
+    key_columns, identity = index.column_names, table.row_identity()
+    nullable = _nullable(table, key_columns)
+    warning = f"rows with NULL in ({', '.join(nullable)}) are not protected by {index.name}: NULLs never collide"
+    if not identity:
+        return f"{warning} (not demonstrated: {table.name} has no primary key to pick a second row by)", False
+    quoted = _table(database, table.name)
     with _rolled_back(cur):
-        any_null = " OR ".join(f"{quote_identifier(column, 'column name')} IS NULL" for column in key.nullable)
+        any_null = " OR ".join(f"{quote_identifier(column, 'column name')} IS NULL" for column in nullable)
         cur.execute(
-            f"SELECT {_columns(identity)}, {_columns(key.columns)} FROM {table} WHERE {any_null} ORDER BY {_columns(identity)} LIMIT 1"
+            f"SELECT {_columns(identity)}, {_columns(key_columns)} FROM {quoted} WHERE {any_null} ORDER BY {_columns(identity)} LIMIT 1"
         )
         row = cur.fetchone()
         if row is None:
             return f"{warning} (not demonstrated: no seeded row has a NULL there)", False
         source_id, source_key = tuple(row[: len(identity)]), tuple(row[len(identity):])
         cur.execute(
-            f"SELECT {_columns(identity)} FROM {table} WHERE NOT ({_equal(identity)}) ORDER BY {_columns(identity)} LIMIT {SECOND_ROWS}",
+            f"SELECT {_columns(identity)} FROM {quoted} WHERE NOT ({_equal(identity)}) ORDER BY {_columns(identity)} LIMIT {SECOND_ROWS}",
             source_id,
         )
         for target in [tuple(r) for r in cur.fetchall()]:
             try:
-                cur.execute(f"UPDATE {table} SET {_assign(key.columns)} WHERE {_equal(identity)}", source_key + target)
+                cur.execute(f"UPDATE {quoted} SET {_assign(key_columns)} WHERE {_equal(identity)}", source_key + target)
             except MySQLError as exc:
                 if error_code(exc) in (ER_LOCK_WAIT_TIMEOUT, ER_LOCK_DEADLOCK):
                     raise
                 continue  # e.g. another unique key collided: try the next row
-            twins = _scalar(cur, f"SELECT COUNT(*) FROM {table} WHERE {_equal(key.columns, '<=>')}", source_key)
+            twins = _scalar(cur, f"SELECT COUNT(*) FROM {quoted} WHERE {_equal(key_columns, '<=>')}", source_key)
             if twins >= 2:
-                same = [c for c, v in zip(key.columns, source_key) if v is not None]
-                nulls = [c for c, v in zip(key.columns, source_key) if v is None]
+                same = [c for c, v in zip(key_columns, source_key) if v is not None]
+                nulls = [c for c, v in zip(key_columns, source_key) if v is None]
                 return (
-                    f"{warning}, so two {key.table} rows with the same ({', '.join(same)}) and NULL {', '.join(nulls)} "
+                    f"{warning}, so two {table.name} rows with the same ({', '.join(same)}) and NULL {', '.join(nulls)} "
                     f"were both accepted (row {_show(identity, target)} given the key of row {_show(identity, source_id)}, rolled back)",
                     True,
                 )

@@ -12,10 +12,11 @@ import time
 from typing import Any, Dict, List, Sequence
 
 from ..core.bookkeeping import bookkeeping_tables
-from ..core.catalog import Tables, diff_tables, fingerprint, read_tables, table_checksums
+from ..core.catalog import diff_tables, fingerprint, read_tables, table_checksums
 from ..core.checks import CheckResult
 from ..core.dialect import ServerInfo
 from ..core.errors import SchemagateError
+from ..core.schema_model import Tables
 from ..migrate.migration_files import Migration
 from ..migrate.runner import MigrationRunner, RunnerSettings
 from .integrity import check_integrity
@@ -135,13 +136,13 @@ def _run(s: _Scenarios, rows_per_table: int) -> List[CheckResult]:
     started = time.monotonic()
     after = s.tables()
     dangling = [
-        f"foreign key {table}.{fk['name']} still references {fk['references']}"
-        for table, spec in after.items() for fk in spec["foreign_keys"] if fk["references"] not in after
+        f"foreign key {table}.{fk.name} still references {fk.references}"
+        for table, spec in after.items() for fk in spec.foreign_keys if fk.references not in after
     ]
     leftovers = [f"table {t} left behind" for t in sorted(set(after) - set(baseline))]
     for table in set(after) & set(baseline):
-        names_after = {i["name"] for i in after[table]["indexes"]} | {f["name"] for f in after[table]["foreign_keys"]}
-        names_before = {i["name"] for i in baseline[table]["indexes"]} | {f["name"] for f in baseline[table]["foreign_keys"]}
+        names_after = {i.name for i in after[table].indexes} | {f.name for f in after[table].foreign_keys}
+        names_before = {i.name for i in baseline[table].indexes} | {f.name for f in baseline[table].foreign_keys}
         leftovers.extend(f"{table}: {name} left behind" for name in sorted(names_after - names_before))
     s.record(
         "RB105",

@@ -25,12 +25,13 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from ..core.catalog import Table, Tables, diff_tables, read_tables
+from ..core.catalog import diff_tables, read_tables
 from ..core.checks import CheckResult
 from ..core.connection import MySQLError, error_text, quote_identifier, quote_name, validate_identifier
 from ..core.dialect import ServerInfo
 from ..core.errors import SchemagateError
 from ..core.expectations import Expectations, ForeignKeyRule, load_expectations
+from ..core.schema_model import Column, ForeignKey, Index, Table, Tables
 from ..core.session import SqlSession
 from ..core.sql_script import Statement, split_statements
 
@@ -116,36 +117,36 @@ def rule_checks(expectations: Expectations, tables: Tables) -> List[CheckResult]
     return results
 
 
-def _column(table: Table, name: str) -> Optional[Dict[str, Any]]:
-    return next((c for c in table["columns"] if c["name"] == name), None)
+def _column(table: Table, name: str) -> Optional[Column]:
+    return table.column(name)
 
 
-def _index(table: Table, name: str) -> Optional[Dict[str, Any]]:
-    return next((i for i in table["indexes"] if i["name"] == name), None)
+def _index(table: Table, name: str) -> Optional[Index]:
+    return table.index(name)
 
 
-def _fks_on(table: Table, column: str) -> List[Dict[str, Any]]:
-    return [fk for fk in table["foreign_keys"] if fk["columns"] == [column]]
+def _fks_on(table: Table, column: str) -> List[ForeignKey]:
+    return [fk for fk in table.foreign_keys if fk.columns == (column,)]
 
 
 def _missing_table(name: str, check: _Key) -> CheckResult:
     return _result(check, [f"table {name} does not exist"], "")
 
 
-def _fk_problems(table: Table, rule: ForeignKeyRule) -> Tuple[List[str], Optional[Dict[str, Any]]]:
+def _fk_problems(table: Table, rule: ForeignKeyRule) -> Tuple[List[str], Optional[ForeignKey]]:
     """Differences between the foreign key on ``rule.column`` and the rule, and the key itself."""
     candidates = _fks_on(table, rule.column)
     if not candidates:
         return [f"no foreign key on {rule.column}: add one to {rule.references} ON DELETE {rule.on_delete}"], None
     for fk in candidates:
-        if fk["references"] == rule.references and fk["on_delete"] == rule.on_delete:
+        if fk.references == rule.references and fk.on_delete == rule.on_delete:
             return [], fk
     fk = candidates[0]
     problems = []
-    if fk["references"] != rule.references:
-        problems.append(f"foreign key {fk['name']} references {fk['references']}, expected {rule.references}")
-    if fk["on_delete"] != rule.on_delete:
-        problems.append(f"foreign key {fk['name']} is ON DELETE {fk['on_delete']}, expected ON DELETE {rule.on_delete}")
+    if fk.references != rule.references:
+        problems.append(f"foreign key {fk.name} references {fk.references}, expected {rule.references}")
+    if fk.on_delete != rule.on_delete:
+        problems.append(f"foreign key {fk.name} is ON DELETE {fk.on_delete}, expected ON DELETE {rule.on_delete}")
     return problems, fk
 
 
@@ -157,11 +158,11 @@ def _tenant_check(name: str, table: Optional[Table], tenant: ForeignKeyRule) -> 
     if column is None:
         return _result(check, [f"column {tenant.column} is missing: every tenant table needs it"], "")
     details = []
-    if column["nullable"]:
+    if column.nullable:
         details.append(f"{tenant.column} is nullable: make it NOT NULL, a row without a tenant belongs to nobody")
     problems, _fk = _fk_problems(table, tenant)
     details += problems
-    leading = [i["name"] for i in table["indexes"] if i["columns"] and i["columns"][0] == tenant.column]
+    leading = [i.name for i in table.indexes if i.columns and i.columns[0] == tenant.column]
     if not leading:
         details.append(f"no index starts with {tenant.column}: tenant-scoped queries would scan the whole table")
     passed = f"{tenant.column} is NOT NULL, references {tenant.references} ON DELETE {tenant.on_delete}, leads index {', '.join(leading)}"
@@ -173,7 +174,7 @@ def _fk_check(name: str, table: Optional[Table], rule: ForeignKeyRule) -> CheckR
     if table is None:
         return _missing_table(name, check)
     problems, fk = _fk_problems(table, rule)
-    return _result(check, problems, f"{fk['name'] if fk else ''}: {rule.describe()}")
+    return _result(check, problems, f"{fk.name if fk else ''}: {rule.describe()}")
 
 
 def _index_check(name: str, table: Optional[Table], index_name: str, columns: List[str], unique: bool) -> CheckResult:
@@ -184,13 +185,13 @@ def _index_check(name: str, table: Optional[Table], index_name: str, columns: Li
     if index is None:
         return _result(check, [f"index {index_name} is missing: add it on ({', '.join(columns)})"], "")
     details = []
-    if unique and not index["unique"]:
+    if unique and not index.unique:
         details.append(f"index {index_name} is not UNIQUE: duplicates would be accepted")
-    if index["columns"] != columns:
-        details.append(f"index {index_name} is on ({', '.join(index['columns'])}), expected ({', '.join(columns)})")
+    if index.columns != tuple(columns):
+        details.append(f"index {index_name} is on ({', '.join(map(str, index.columns))}), expected ({', '.join(columns)})")
     warning = ""
     if unique:
-        nullable = [c for c in columns if (_column(table, c) or {}).get("nullable")]
+        nullable = [c for c in columns if c in table.column_names and table.column(c).nullable]
         if nullable:
             warning = (
                 f"nullable column {', '.join(nullable)} in unique key {index_name}: rows where it is NULL never collide, "
@@ -214,9 +215,9 @@ def _enum_check(name: str, table: Optional[Table], column_name: str, expected: L
     column = _column(table, column_name)
     if column is None:
         return _result(check, [f"column {column_name} is missing"], "")
-    actual = enum_values(column["type"])
+    actual = enum_values(column.type)
     if actual is None:
-        return _result(check, [f"{column_name} is {column['type']}, expected an enum of {', '.join(expected)}"], "")
+        return _result(check, [f"{column_name} is {column.type}, expected an enum of {', '.join(expected)}"], "")
     details = [f"value {value!r} is missing: existing rows or the application may use it" for value in expected if value not in actual]
     details += [f"value {value!r} is not in the expectations: add it there if it is intended" for value in actual if value not in expected]
     if not details and actual != expected:
@@ -226,7 +227,7 @@ def _enum_check(name: str, table: Optional[Table], column_name: str, expected: L
 
 def _column_check(
     check: _Key, name: str, table: Optional[Table], column_name: str, if_missing: str,
-    problems: Callable[[Dict[str, Any]], List[str]], passed: Callable[[Dict[str, Any]], str],
+    problems: Callable[[Column], List[str]], passed: Callable[[Column], str],
 ) -> CheckResult:
     """One column's check: the table and column exist, then ``problems`` lists what is wrong with it."""
     if table is None:
@@ -240,23 +241,23 @@ def _column_check(
 def _json_check(name: str, table: Optional[Table], column_name: str) -> CheckResult:
     return _column_check(
         _Key("SV107", f"json {name}.{column_name}", f"{name}.{column_name}"), name, table, column_name, "",
-        lambda column: [] if column["type"] == "json" else [f"{column_name} is {column['type']}, expected JSON (validated by the server)"],
+        lambda column: [] if column.type == "json" else [f"{column_name} is {column.type}, expected JSON (validated by the server)"],
         lambda column: f"{column_name} is JSON",
     )
 
 
 def _soft_delete_check(name: str, table: Optional[Table], column_name: str) -> CheckResult:
-    def problems(column: Dict[str, Any]) -> List[str]:
+    def problems(column: Column) -> List[str]:
         found = []
-        if column["type"].split("(")[0] not in ("timestamp", "datetime"):
-            found.append(f"{column_name} is {column['type']}, expected a nullable timestamp")
-        if not column["nullable"]:
+        if column.type.split("(")[0] not in ("timestamp", "datetime"):
+            found.append(f"{column_name} is {column.type}, expected a nullable timestamp")
+        if not column.nullable:
             found.append(f"{column_name} is NOT NULL: live rows need it NULL")
         return found
 
     return _column_check(
         _Key("SV108", f"soft delete {name}.{column_name}", f"{name}.{column_name}"), name, table, column_name, ": soft-deleted rows would be deleted for real",
-        problems, lambda column: f"{column_name} is a nullable {column['type']}",
+        problems, lambda column: f"{column_name} is a nullable {column.type}",
     )
 
 
@@ -270,12 +271,12 @@ def _polymorphic_check(name: str, table: Optional[Table], prefix: str, tenant_co
     if details:
         return _result(check, details, "")
     covering = []
-    for index in table["indexes"]:
-        columns = index["columns"]
+    for index in table.indexes:
+        columns = list(index.columns)
         if tenant_column and columns[:1] == [tenant_column]:
             columns = columns[1:]
         if columns[:2] == pair:
-            covering.append(index["name"])
+            covering.append(index.name)
     if not covering:
         lead = f"({tenant_column}, {', '.join(pair)}) or " if tenant_column else ""
         details.append(f"no index starts with {lead}({', '.join(pair)}): lookups by owner would scan the table")
@@ -487,21 +488,21 @@ def unindexed_foreign_keys(tables: Tables) -> List[str]:
     offenders = []
     for name in sorted(tables):
         table = tables[name]
-        for fk in table["foreign_keys"]:
-            width = len(fk["columns"])
-            if not any(index["columns"][:width] == fk["columns"] for index in table["indexes"]):
-                offenders.append(f"{name}.{fk['name']} ({', '.join(fk['columns'])}): no index starts with these columns")
+        for fk in table.foreign_keys:
+            width = len(fk.columns)
+            if not any(index.columns[:width] == fk.columns for index in table.indexes):
+                offenders.append(f"{name}.{fk.name} ({', '.join(fk.columns)}): no index starts with these columns")
     return offenders
 
 
 def collation_outliers(tables: Tables) -> Tuple[Optional[str], List[str]]:
     """The collation most tables use, and the tables that use another one."""
-    counts = Counter(table.get("collation") for table in tables.values())
+    counts = Counter(table.collation for table in tables.values())
     if not counts:
         return None, []
     # Most tables win; on a tie, the alphabetically first, so the answer is stable.
     usual = sorted(counts.items(), key=lambda item: (-item[1], str(item[0])))[0][0]
-    odd = [f"{name}: {tables[name].get('collation')}" for name in sorted(tables) if tables[name].get("collation") != usual]
+    odd = [f"{name}: {tables[name].collation}" for name in sorted(tables) if tables[name].collation != usual]
     return usual, odd
 
 

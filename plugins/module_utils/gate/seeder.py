@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Set
 
-from ..core.catalog import Table, read_tables
+from ..core.catalog import read_tables
 from ..core.connection import MySQLError, error_text, quote_identifier
 from ..core.dialect import ServerInfo
 from ..core.errors import SchemagateError
 from ..core.numbers import numbers_source
+from ..core.schema_model import Column, ForeignKey, Table
 
 _TWO_32 = 4294967296
 _ENUM = re.compile(r"^(enum|set)\((.*)\)$")
@@ -109,32 +110,32 @@ def with_conventional_references(tables: Dict[str, Table]) -> Dict[str, Table]:
     ``<name>`` (or ``...ies``) when that table has a one-column primary key of
     the same type. Only the seeder uses these; checks see declared keys only.
     """
+    completed: Dict[str, Table] = {}
     for name, table in tables.items():
-        declared = {tuple(fk["columns"]) for fk in table["foreign_keys"]}
-        columns = {c["name"]: c for c in table["columns"]}
-        for column in table["columns"]:
-            col = column["name"]
+        declared = {fk.columns for fk in table.foreign_keys}
+        columns = set(table.column_names)
+        implied: List[ForeignKey] = []
+        for column in table.columns:
+            col = column.name
             if not col.endswith("_id") or (col,) in declared or col[:-3] + "_type" in columns:
                 continue
             stem = col[:-3]
             for candidate in (stem + "s", stem + "es", stem, stem[:-1] + "ies"):
                 key = _single_primary_key(tables.get(candidate))
-                if candidate != name and key and key["type"] == column["type"]:
-                    table["foreign_keys"].append(
-                        {"name": f"(convention) {col}", "columns": [col], "references": candidate,
-                         "ref_columns": [key["name"]], "on_delete": "RESTRICT", "on_update": "RESTRICT"}
-                    )
+                if candidate != name and key and key.type == column.type:
+                    implied.append(ForeignKey(f"(convention) {col}", (col,), candidate, (key.name,), "RESTRICT", "RESTRICT"))
                     break
-    return tables
+        completed[name] = replace(table, foreign_keys=table.foreign_keys + tuple(implied)) if implied else table
+    return completed
 
 
-def _single_primary_key(table: Optional[Table]) -> Optional[Dict[str, Any]]:
+def _single_primary_key(table: Optional[Table]) -> Optional[Column]:
     if table is None:
         return None
-    primary = next((i for i in table["indexes"] if i["name"] == "PRIMARY"), None)
-    if primary is None or len(primary["columns"]) != 1:
+    primary = table.primary_key
+    if primary is None or len(primary.columns) != 1:
         return None
-    return next(c for c in table["columns"] if c["name"] == primary["columns"][0])
+    return table.column(str(primary.columns[0]))
 
 
 def _is_empty(cur: Any, table: str) -> bool:
@@ -146,12 +147,12 @@ def _parents_first(tables: Mapping[str, Table]) -> List[str]:
     """Tables ordered so that every parent comes before its children; cycles broken at nullable FKs."""
     def parents(name: str, strict: bool) -> Set[str]:
         found = set()
-        columns = {c["name"]: c for c in tables[name]["columns"]}
-        for fk in tables[name]["foreign_keys"]:
-            ref = fk["references"]
+        columns = {c.name: c for c in tables[name].columns}
+        for fk in tables[name].foreign_keys:
+            ref = fk.references
             if ref == name or ref not in tables:
                 continue
-            if strict or not all(columns[c]["nullable"] for c in fk["columns"]):
+            if strict or not all(columns[c].nullable for c in fk.columns):
                 found.add(ref)
         return found
 
@@ -184,7 +185,7 @@ class _InsertBuilder:
         self.name = name
         self.table = tables[name]
         self.tenant_column = tenant_column
-        self.columns = {c["name"]: c for c in self.table["columns"]}
+        self.columns = {c.name: c for c in self.table.columns}
         self.joins: List[str] = []
         self.values: Dict[str, str] = {}
         self.temporary: List[str] = []
@@ -194,12 +195,12 @@ class _InsertBuilder:
         self.salt += 1
         return self.salt
 
-    def pick_parent(self, fk: Mapping[str, Any], tenant_expr: Optional[str]) -> None:
+    def pick_parent(self, fk: ForeignKey, tenant_expr: Optional[str]) -> None:
         """Join a numbered copy of the parent's keys and take the FK columns from it."""
         index = len(self.temporary)
         pick = f"sg_pick_{index}"
-        parent = fk["references"]
-        ref_cols = ", ".join(quote_identifier(c) for c in fk["ref_columns"])
+        parent = fk.references
+        ref_cols = ", ".join(quote_identifier(c) for c in fk.ref_columns)
         partition = tenant_expr is not None and self._parent_has_tenant(parent)
         self.temporary.append(pick)
         if partition:
@@ -228,8 +229,8 @@ class _InsertBuilder:
             if total == 0:
                 raise SchemagateError(f"Cannot seed {self.name}: its parent table {parent} is empty; seed it first.")
             self.joins.append(f"JOIN {pick} ON {pick}.rn = 1 + {self._hash()} % {total}")
-        nullable = all(self.columns[c]["nullable"] for c in fk["columns"])
-        for column, ref in zip(fk["columns"], fk["ref_columns"]):
+        nullable = all(self.columns[c].nullable for c in fk.columns)
+        for column, ref in zip(fk.columns, fk.ref_columns):
             value = f"{pick}.{quote_identifier(ref)}"
             # Optional references are sometimes absent, as in real data.
             self.values[column] = f"IF({self._hash()} % 10 = 0, NULL, {value})" if nullable and column != self.tenant_column else value
@@ -237,7 +238,7 @@ class _InsertBuilder:
     def _parent_has_tenant(self, parent: str) -> bool:
         if parent == self.name or parent not in self.tables:
             return False
-        return any(c["name"] == self.tenant_column for c in self.tables[parent]["columns"])
+        return self.tables[parent].column(self.tenant_column) is not None
 
     def _hash(self) -> str:
         return _hash(self.next_salt())
@@ -251,8 +252,8 @@ def _fill(cur: Any, tables: Mapping[str, Table], name: str, count: int, tenant_c
     builder = _InsertBuilder(cur, tables, name, tenant_column)
     table = tables[name]
     try:
-        fks = [fk for fk in table["foreign_keys"] if fk["references"] != name]
-        tenant_fk = next((fk for fk in fks if fk["columns"] == [tenant_column]), None)
+        fks = [fk for fk in table.foreign_keys if fk.references != name]
+        tenant_fk = next((fk for fk in fks if fk.columns == (tenant_column,)), None)
         tenant_expr = None
         if tenant_fk is not None:
             builder.pick_parent(tenant_fk, None)
@@ -260,15 +261,15 @@ def _fill(cur: Any, tables: Mapping[str, Table], name: str, count: int, tenant_c
         for fk in fks:
             if fk is not tenant_fk:
                 builder.pick_parent(fk, tenant_expr)
-        for fk in table["foreign_keys"]:
-            if fk["references"] == name:  # self-references are linked after the insert
-                builder.values.update({column: "NULL" for column in fk["columns"]})
+        for fk in table.foreign_keys:
+            if fk.references == name:  # self-references are linked after the insert
+                builder.values.update({column: "NULL" for column in fk.columns})
         unique_columns = _discriminators(table, builder.values)
         insert_columns: List[str] = []
         select_values: List[str] = []
-        for column in table["columns"]:
-            column_name = column["name"]
-            if "auto_increment" in (column.get("extra") or "") or "generated" in (column.get("extra") or ""):
+        for column in table.columns:
+            column_name = column.name
+            if column.auto_increment or column.generated:
                 continue
             if column_name in builder.values:
                 value = builder.values[column_name]
@@ -290,36 +291,36 @@ def _fill(cur: Any, tables: Mapping[str, Table], name: str, count: int, tenant_c
 
 def _discriminators(table: Table, fk_values: Mapping[str, str]) -> Set[str]:
     """For each unique key, one column made unique per row, so generated rows never collide."""
-    columns = {c["name"]: c for c in table["columns"]}
+    columns = {c.name: c for c in table.columns}
     chosen: Set[str] = set()
-    for index in table["indexes"]:
-        if not index["unique"] or index["name"] == "PRIMARY":
+    for index in table.indexes:
+        if not index.unique or index.primary:
             continue
-        names = [c.split("(")[0] for c in index["columns"]]
+        names = index.column_names
         candidates = [
             n for n in names
-            if n not in fk_values and not _ENUM.match(columns[n]["type"]) and columns[n]["type"] != "tinyint(1)"
+            if n not in fk_values and not _ENUM.match(columns[n].type) and columns[n].type != "tinyint(1)"
             and not (n.endswith("_type") and n[:-5] + "_id" in columns)
-            and not columns[n]["nullable"]
+            and not columns[n].nullable
         ]
         if candidates:
             ids = [n for n in candidates if n.endswith("_id")]  # an entity id reads best as the unique part
             chosen.add(ids[0] if ids else candidates[-1])
-    for index in table["indexes"]:
-        if index["name"] == "PRIMARY":
-            chosen.update(c for c in index["columns"] if "auto_increment" not in (columns[c].get("extra") or ""))
+    for index in table.indexes:
+        if index.primary:
+            chosen.update(c for c in index.column_names if not columns[c].auto_increment)
     return chosen
 
 
-def _value(column: Mapping[str, Any], table: Table, builder: _InsertBuilder, unique: bool) -> str:
-    name, kind = column["name"], column["type"]
+def _value(column: Column, table: Table, builder: _InsertBuilder, unique: bool) -> str:
+    name, kind = column.name, column.type
     salt = builder.next_salt()
     hashed = _hash(salt)
-    siblings = {c["name"] for c in table["columns"]}
+    siblings = set(table.column_names)
     value = _typed_value(name, kind, hashed, unique, siblings)
-    if name == "deleted_at" and column["nullable"]:
+    if name == "deleted_at" and column.nullable:
         return f"IF(nums.n % 20 = 1, {value}, NULL)"  # 5% soft-deleted, and row 1 even in tiny data
-    if column["nullable"] and name.endswith("_at") and name not in ("created_at", "updated_at"):
+    if column.nullable and name.endswith("_at") and name not in ("created_at", "updated_at"):
         return f"IF({hashed} % 10 < 3, NULL, {value})"  # optional timestamps: not every row reached that state
     return value
 
@@ -385,10 +386,10 @@ def _sql_string(text: str) -> str:
 
 def _link_self_references(cur: Any, table: Table, name: str) -> None:
     """Point one row in ten (row 2 even in tiny data) at the row before it, for self-referencing FKs."""
-    for fk in table["foreign_keys"]:
-        if fk["references"] != name or len(fk["columns"]) != 1:
+    for fk in table.foreign_keys:
+        if fk.references != name or len(fk.columns) != 1:
             continue
-        column, ref = quote_identifier(fk["columns"][0]), quote_identifier(fk["ref_columns"][0])
+        column, ref = quote_identifier(fk.columns[0]), quote_identifier(fk.ref_columns[0])
         quoted = quote_identifier(name)
         cur.execute(
             f"UPDATE {quoted} child JOIN {quoted} parent ON parent.{ref} = child.{ref} - 1 "
