@@ -50,7 +50,7 @@ WHERE t.TABLE_SCHEMA = DATABASE()
   AND t.TABLE_NAME IN ('notification_configurations', 'policy_configurations', 'callback_requests',
                        'appointment_modifications', 'callback_escalations', 'appointment_modification_stats')
   AND NOT EXISTS (SELECT 1 FROM information_schema.STATISTICS s
-                  WHERE s.TABLE_SCHEMA = t.TABLE_SCHEMA AND s.TABLE_NAME = t.TABLE_NAME AND s.INDEX_NAME = 'PRIMARY');
+                  WHERE s.TABLE_SCHEMA = DATABASE() AND s.TABLE_NAME = t.TABLE_NAME AND s.INDEX_NAME = 'PRIMARY');
 
 -- check: created_at and updated_at are nullable timestamps on the six tables
 -- expect: 12
@@ -74,7 +74,7 @@ WHERE TABLE_SCHEMA = DATABASE() AND COLUMN_NAME = 'company_id' AND IS_NULLABLE =
 SELECT COUNT(DISTINCT k.TABLE_NAME)
 FROM information_schema.KEY_COLUMN_USAGE k
 JOIN information_schema.REFERENTIAL_CONSTRAINTS r
-  ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.TABLE_NAME = k.TABLE_NAME AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME
+  ON r.CONSTRAINT_SCHEMA = DATABASE() AND r.TABLE_NAME = k.TABLE_NAME AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME
 WHERE k.TABLE_SCHEMA = DATABASE() AND k.COLUMN_NAME = 'company_id'
   AND k.REFERENCED_TABLE_NAME = 'companies' AND k.REFERENCED_COLUMN_NAME = 'id' AND r.DELETE_RULE = 'CASCADE'
   AND k.TABLE_NAME IN ('notification_configurations', 'policy_configurations', 'callback_requests',
@@ -120,7 +120,7 @@ GROUP BY TABLE_NAME ORDER BY TABLE_NAME;
 SELECT CONCAT(k.TABLE_NAME, '.', k.COLUMN_NAME, ' -> ', k.REFERENCED_TABLE_NAME, ' ', r.DELETE_RULE) AS fk
 FROM information_schema.KEY_COLUMN_USAGE k
 JOIN information_schema.REFERENTIAL_CONSTRAINTS r
-  ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.TABLE_NAME = k.TABLE_NAME AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME
+  ON r.CONSTRAINT_SCHEMA = DATABASE() AND r.TABLE_NAME = k.TABLE_NAME AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME
 WHERE k.TABLE_SCHEMA = DATABASE() AND k.REFERENCED_TABLE_NAME IS NOT NULL AND k.COLUMN_NAME <> 'company_id'
   AND k.TABLE_NAME IN ('notification_configurations', 'policy_configurations', 'callback_requests',
                        'appointment_modifications', 'callback_escalations', 'appointment_modification_stats')
@@ -131,9 +131,9 @@ ORDER BY fk;
 SELECT CONCAT(k.TABLE_NAME, '.', k.COLUMN_NAME)
 FROM information_schema.KEY_COLUMN_USAGE k
 JOIN information_schema.REFERENTIAL_CONSTRAINTS r
-  ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.TABLE_NAME = k.TABLE_NAME AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME
+  ON r.CONSTRAINT_SCHEMA = DATABASE() AND r.TABLE_NAME = k.TABLE_NAME AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME
 JOIN information_schema.COLUMNS c
-  ON c.TABLE_SCHEMA = k.TABLE_SCHEMA AND c.TABLE_NAME = k.TABLE_NAME AND c.COLUMN_NAME = k.COLUMN_NAME
+  ON c.TABLE_SCHEMA = DATABASE() AND c.TABLE_NAME = k.TABLE_NAME AND c.COLUMN_NAME = k.COLUMN_NAME
 WHERE k.TABLE_SCHEMA = DATABASE() AND r.DELETE_RULE = 'SET NULL' AND c.IS_NULLABLE = 'NO'
   AND k.TABLE_NAME IN ('notification_configurations', 'policy_configurations', 'callback_requests',
                        'appointment_modifications', 'callback_escalations', 'appointment_modification_stats');
@@ -216,8 +216,8 @@ WHERE c.TABLE_SCHEMA = DATABASE()
   AND (c.DATA_TYPE = 'json' OR EXISTS (
         SELECT 1 FROM information_schema.TABLE_CONSTRAINTS tc
         JOIN information_schema.CHECK_CONSTRAINTS cc
-          ON cc.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA AND cc.CONSTRAINT_NAME = tc.CONSTRAINT_NAME
-        WHERE tc.TABLE_SCHEMA = c.TABLE_SCHEMA AND tc.TABLE_NAME = c.TABLE_NAME AND tc.CONSTRAINT_TYPE = 'CHECK'
+          ON cc.CONSTRAINT_SCHEMA = DATABASE() AND cc.CONSTRAINT_NAME = tc.CONSTRAINT_NAME
+        WHERE tc.TABLE_SCHEMA = DATABASE() AND tc.TABLE_NAME = c.TABLE_NAME AND tc.CONSTRAINT_TYPE = 'CHECK'
           AND tc.CONSTRAINT_NAME = c.COLUMN_NAME AND cc.CHECK_CLAUSE LIKE 'json_valid(%'))
 ORDER BY json_column;
 
@@ -242,7 +242,7 @@ ORDER BY TABLE_NAME;
 SELECT DISTINCT CONCAT(t.TABLE_NAME, '.', LEFT(t.COLUMN_NAME, CHAR_LENGTH(t.COLUMN_NAME) - 5)) AS pair
 FROM information_schema.STATISTICS t
 JOIN information_schema.STATISTICS i
-  ON i.TABLE_SCHEMA = t.TABLE_SCHEMA AND i.TABLE_NAME = t.TABLE_NAME AND i.INDEX_NAME = t.INDEX_NAME
+  ON i.TABLE_SCHEMA = DATABASE() AND i.TABLE_NAME = t.TABLE_NAME AND i.INDEX_NAME = t.INDEX_NAME
  AND i.SEQ_IN_INDEX = t.SEQ_IN_INDEX + 1
  AND i.COLUMN_NAME = CONCAT(LEFT(t.COLUMN_NAME, CHAR_LENGTH(t.COLUMN_NAME) - 5), '_id')
 WHERE t.TABLE_SCHEMA = DATABASE() AND t.COLUMN_NAME LIKE '%\_type'
@@ -255,14 +255,14 @@ ORDER BY pair;
 SELECT CONCAT(t.TABLE_NAME, '.', t.COLUMN_NAME, ' + ', i.COLUMN_NAME)
 FROM information_schema.COLUMNS t
 JOIN information_schema.COLUMNS i
-  ON i.TABLE_SCHEMA = t.TABLE_SCHEMA AND i.TABLE_NAME = t.TABLE_NAME
+  ON i.TABLE_SCHEMA = DATABASE() AND i.TABLE_NAME = t.TABLE_NAME
  AND i.COLUMN_NAME = CONCAT(LEFT(t.COLUMN_NAME, CHAR_LENGTH(t.COLUMN_NAME) - 5), '_id')
 WHERE t.TABLE_SCHEMA = DATABASE() AND t.COLUMN_NAME LIKE '%\_type'
   AND t.TABLE_NAME IN ('notification_configurations', 'policy_configurations', 'callback_requests',
                        'appointment_modifications', 'callback_escalations', 'appointment_modification_stats')
   AND NOT EXISTS (SELECT 1 FROM information_schema.STATISTICS s1
                   JOIN information_schema.STATISTICS s2
-                    ON s2.TABLE_SCHEMA = s1.TABLE_SCHEMA AND s2.TABLE_NAME = s1.TABLE_NAME
+                    ON s2.TABLE_NAME = s1.TABLE_NAME
                    AND s2.INDEX_NAME = s1.INDEX_NAME AND s2.SEQ_IN_INDEX = s1.SEQ_IN_INDEX + 1
-                  WHERE s1.TABLE_SCHEMA = t.TABLE_SCHEMA AND s1.TABLE_NAME = t.TABLE_NAME
+                  WHERE s1.TABLE_SCHEMA = DATABASE() AND s2.TABLE_SCHEMA = DATABASE() AND s1.TABLE_NAME = t.TABLE_NAME
                     AND s1.COLUMN_NAME = t.COLUMN_NAME AND s2.COLUMN_NAME = i.COLUMN_NAME);

@@ -7,41 +7,19 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
-import uuid
 from typing import Iterator, List
 
 import pytest
-import yaml
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
+from helpers import BASE_SCHEMA_SQL, MIGRATIONS_DIR, PRODUCTION_DB, REPO, create_database, create_production, drop_database
 
-from plugins.module_utils.sandbox import sandbox  # noqa: E402
-from plugins.module_utils.core.bookkeeping import BOOKKEEPING_TABLES  # noqa: E402
-from plugins.module_utils.core.catalog import read_tables  # noqa: E402
-from plugins.module_utils.core.schema_model import Tables, tables_from_dict  # noqa: E402
-from plugins.module_utils.core.connection import connect  # noqa: E402
-from plugins.module_utils.core.dialect import detect_server  # noqa: E402
-from plugins.module_utils.migrate.migration_files import load_migrations  # noqa: E402
-from plugins.module_utils.migrate.runner import MigrationRunner, RunnerSettings  # noqa: E402
-from plugins.module_utils.core.sql_script import split_statements  # noqa: E402
-
-MIGRATIONS_DIR = os.path.join(REPO, "migrations")
-BASE_SCHEMA_SQL = os.path.join(REPO, "sql", "base_schema.sql")
-PRODUCTION_DB = "askproai_db"
-# Scratch databases live under production's name + _sg_, where the deploy account has rights.
-SCRATCH_PREFIX = f"{PRODUCTION_DB}_sg_test_"
-
-
-def load_yaml(name: str):
-    with open(os.path.join(REPO, "expectations", name), encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
-
-
-def load_structure(name: str) -> Tables:
-    """A structure file of expectations/ as the typed model (what catalog.read_tables returns)."""
-    return tables_from_dict(load_yaml(name), name)
+from plugins.module_utils.core.bookkeeping import BOOKKEEPING_TABLES
+from plugins.module_utils.core.catalog import read_tables
+from plugins.module_utils.core.connection import connect
+from plugins.module_utils.core.dialect import detect_server
+from plugins.module_utils.migrate.migration_files import load_migrations
+from plugins.module_utils.migrate.runner import MigrationRunner, RunnerSettings
+from plugins.module_utils.sandbox import sandbox
 
 
 @pytest.fixture(scope="session")
@@ -65,40 +43,12 @@ def server(admin):
     return detect_server(admin)
 
 
-def create_database(admin, with_base_tables: bool = True) -> str:
-    name = SCRATCH_PREFIX + uuid.uuid4().hex[:10]
-    with admin.cursor() as cur:
-        cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-        if with_base_tables:
-            cur.execute(f"USE `{name}`")
-            with open(BASE_SCHEMA_SQL, encoding="utf-8") as handle:
-                for statement in split_statements(handle.read()):
-                    cur.execute(statement.sql)
-    return name
-
-
-def drop_database(admin, name: str) -> None:
-    with admin.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-
-
 @pytest.fixture
 def database(admin) -> Iterator[str]:
     """A fresh database holding the base tables (no Phase B tables, no migrations table)."""
     name = create_database(admin)
     yield name
     drop_database(admin, name)
-
-
-def create_production(admin) -> str:
-    """A small production-like database: base tables with sample rows, nothing migrated yet."""
-    from plugins.module_utils.sandbox.sample_data import SampleScale, seed_base_data
-
-    name = create_database(admin)
-    with admin.cursor() as cur:
-        cur.execute(f"USE `{name}`")
-    seed_base_data(admin, SampleScale.scaled(0.01))
-    return name
 
 
 @pytest.fixture

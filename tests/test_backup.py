@@ -20,7 +20,7 @@ import uuid
 
 import pytest
 
-from conftest import REPO, create_database, drop_database
+from helpers import REPO, create_database, drop_database
 
 from plugins.module_utils.backup import backup, backup_files, dump_restore, dump_tool, restore
 from plugins.module_utils.deploy import deploy_lock

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO
+from helpers import REPO
 
 from plugins.module_utils.core.connection import ConnectionParams, connect
 from plugins.module_utils.core.errors import SchemagateError

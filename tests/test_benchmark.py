@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import REPO
+from helpers import REPO
 
 from benchmarks.gate_queries import seed_phase_b
 from plugins.module_utils.gate.benchmark import (

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from conftest import REPO, create_database, drop_database
+from helpers import REPO, create_database, drop_database
 from plugins.module_utils.core.catalog import schema_fingerprint
 from plugins.module_utils.migrate.formats import FORMATS, detect_format
 from plugins.module_utils.migrate.migration_files import load_migrations

@@ -5,49 +5,14 @@ import json
 import os
 import re
 import shutil
-import threading
 
-from conftest import MIGRATIONS_DIR, load_structure
-from test_gate import FAST_GATE, edit, snapshot
-from test_locking import wait_for
-from test_playbooks import playbook, recap
+from helpers import BACKUP_FAULT_VARS, MIGRATIONS_DIR, NO_GATE, app_fingerprint, deploy, deploy_in_background, deploy_report, dump_connection, edit, hold_first_table, load_structure, recap, snapshot, wait_for
 
-from plugins.module_utils.core.bookkeeping import bookkeeping_tables
-from plugins.module_utils.core.catalog import diff_tables, schema_fingerprint
-
-DEPLOY_VARS = {**FAST_GATE, "deploy_backup": False}
-
-
-def deploy(tmp_path, database, *args, **extra):
-    vars_file = tmp_path / f"deploy-{len(list(tmp_path.glob('deploy-*.json')))}.json"
-    vars_file.write_text(json.dumps({
-        "schemagate_database": database,
-        "gate_report_root": str(tmp_path / "reports"),
-        "schemagate_state_dir": str(tmp_path / "state"),  # rollback.yml finds the pre-deploy fingerprint there too
-        **DEPLOY_VARS,
-        **extra,
-    }))
-    result = playbook(*args, extra_vars_file=str(vars_file))
-    return result, " ".join(result.stdout.split())
-
-
-def app_fingerprint(admin, server, database, migrations_table="migrations"):
-    return schema_fingerprint(admin, database, server, bookkeeping_tables(migrations_table))["fingerprint"]
+from plugins.module_utils.core.catalog import diff_tables
 
 
 def expected_migrations():
     return [name[: -len(".up.sql")] for name in os.listdir(MIGRATIONS_DIR) if name.endswith(".up.sql")]
-
-
-def deploy_report(tmp_path, database):
-    """The one deploy report a test's deploy wrote (0600), as JSON."""
-    [path] = (tmp_path / "state").glob(f"{database}-*.json")
-    assert oct(path.stat().st_mode & 0o777) == "0o600"
-    return json.loads(path.read_text())
-
-
-# Tests about what happens on production skip the gate (tests/test_gate.py covers it) to keep the suite fast.
-NO_GATE = {"schemagate_skip_gate": True}
 
 
 def test_deploy_gates_migrates_smoke_tests_then_has_nothing_to_do(admin, server, production, tmp_path, tables_of):
@@ -187,44 +152,6 @@ def test_deploy_takes_a_verified_backup_and_rollback_can_restore_it(admin, serve
 # --------------------------------------------------------------------------
 # The backup fails mid-dump: the deploy must stop before any migration
 # --------------------------------------------------------------------------
-
-def hold_first_table(conn, database):
-    """LOCK TABLES ... WRITE on one table: the backup's dump then waits on it, in flight, until released."""
-    with conn.cursor() as cur:
-        cur.execute("SELECT MIN(TABLE_NAME) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_TYPE = 'BASE TABLE'", (database,))
-        table = cur.fetchone()[0]
-        cur.execute(f"LOCK TABLES `{database}`.`{table}` WRITE")
-
-
-def dump_connection(watcher, database):
-    """The id of the dump's connection once it is reading table rows, else None."""
-    with watcher.cursor() as cur:
-        cur.execute(
-            "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = %s AND INFO LIKE 'SELECT /*!40001 SQL_NO_CACHE */%%'",
-            (database,),
-        )
-        row = cur.fetchone()
-    return row[0] if row else None
-
-
-def deploy_in_background(tmp_path, database, **extra):
-    outcome = {}
-
-    def run():
-        outcome["result"], outcome["flat"] = deploy(tmp_path, database, "deploy.yml", **extra)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, outcome
-
-
-BACKUP_FAULT_VARS = {
-    "schemagate_skip_gate": True,  # the gate is not what is under test; production's backup is
-    "deploy_backup": True,
-    # The dump is held on a table lock the test takes; the write pause that aligns the manifest's snapshot
-    # would wait on the same lock, so it is off here (tests/test_backup.py covers it).
-    "backup_snapshot_lock_timeout": 0,
-}
 
 
 def test_connection_dropped_during_the_backup_aborts_the_deploy_before_any_migration(admin, server, production, tmp_path, connection_to):

@@ -10,9 +10,7 @@ import threading
 
 import pytest
 
-from conftest import BASE_SCHEMA_SQL, MIGRATIONS_DIR
-from test_deploy import BACKUP_FAULT_VARS, deploy_in_background, dump_connection, hold_first_table
-from test_locking import wait_for
+from helpers import BACKUP_FAULT_VARS, BASE_SCHEMA_SQL, MIGRATIONS_DIR, deploy_in_background, dump_connection, hold_first_table, wait_for
 
 from plugins.module_utils.deploy import deploy_lock
 from plugins.module_utils.sandbox import sandbox

@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from conftest import MIGRATIONS_DIR
+from helpers import MIGRATIONS_DIR
 from plugins.module_utils.core.errors import SchemagateError
 from plugins.module_utils.core.sql_script import Statement
 from plugins.module_utils.migrate.migration import Migration

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from conftest import REPO
+from helpers import REPO
 
 BIN = os.path.dirname(sys.executable)
 GOOSE = os.path.join(REPO, "tests", "corpus", "goose")

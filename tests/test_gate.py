@@ -8,31 +8,8 @@ import shutil
 
 import pytest
 
-from conftest import MIGRATIONS_DIR, REPO, create_production, drop_database
-from test_playbooks import playbook
+from helpers import FAST_GATE, MIGRATIONS_DIR, REPO, create_production, drop_database, edit, playbook, snapshot
 
-from plugins.module_utils.core.catalog import fingerprint, read_tables
-
-# Smaller than the gate's defaults so the suite stays fast; the plans are still the real ones.
-FAST_GATE = {
-    "gate_seed_rows": {
-        "companies": 10, "branches": 50, "staff": 200, "services": 50, "customers": 4000, "appointments": 10000,
-        "appointment_modifications": 20000, "callback_requests": 20000, "callback_escalations": 4000,
-        "notification_configurations": 2000, "policy_configurations": 2000, "appointment_modification_stats": 10000,
-    },
-    "gate_seed_default_rows": 200,
-    "gate_benchmark_runs": 5,
-    "gate_benchmark_warmup": 1,
-}
-
-
-def snapshot(admin, server, database):
-    """Schema fingerprint (bookkeeping included) and every table's row checksum."""
-    tables = read_tables(admin, database, server)
-    with admin.cursor() as cur:
-        cur.execute("CHECKSUM TABLE " + ", ".join(f"`{database}`.`{t}`" for t in sorted(tables)))
-        sums = {row[0]: row[1] for row in cur.fetchall()}
-    return fingerprint(tables), sums
 
 
 def leftover_scratch(admin, database):
@@ -55,15 +32,6 @@ def run_gate(tmp_path, database, migrations_dir, **extra):
     reports = sorted((tmp_path / "reports").glob("*/gate.json"))
     report = json.loads(reports[-1].read_text()) if reports else None
     return result, flat, report
-
-
-def edit(directory, name, direction, old, new):
-    path = os.path.join(directory, f"{name}.{direction}.sql")
-    with open(path, encoding="utf-8") as handle:
-        text = handle.read()
-    assert old in text, f"{old!r} not in {path}"
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(text.replace(old, new))
 
 
 def failed_checks(report):

@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 
-from conftest import REPO, create_database, drop_database
+from helpers import REPO, create_database, drop_database
 from plugins.module_utils.core.catalog import schema_fingerprint
 from plugins.module_utils.core.errors import SchemagateError
 from plugins.module_utils.migrate.history import DEFAULT_TABLES, history_for

@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from conftest import SCRATCH_PREFIX, drop_database
+from helpers import SCRATCH_PREFIX, drop_database
 
 from plugins.module_utils.core.catalog import read_tables
 from plugins.module_utils.core.connection import quote_identifier

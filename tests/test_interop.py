@@ -18,7 +18,7 @@ import urllib.parse
 
 import pytest
 
-from conftest import REPO, create_database, drop_database
+from helpers import REPO, create_database, drop_database
 from plugins.module_utils.migrate.migration_files import load_migrations
 from plugins.module_utils.migrate.runner import APPLIED, PENDING, MigrationRunner, RunnerSettings
 

@@ -2,22 +2,14 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
+
+from helpers import wait_for
 
 from plugins.module_utils.core.errors import SchemagateError
 from plugins.module_utils.migrate.locks import advisory_lock, lock_name
 from plugins.module_utils.migrate.runner import MigrationFailed
-
-
-def wait_for(predicate, attempts=600):
-    """Poll a server-side condition (bounded); returns whether it became true."""
-    for _attempt in range(attempts):
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def connection_id(conn):

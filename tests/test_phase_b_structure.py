@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 
-from conftest import MIGRATIONS_DIR, load_structure
+from helpers import MIGRATIONS_DIR, load_structure
 
 from plugins.module_utils.core.catalog import diff_tables, fingerprint, schema_fingerprint
 

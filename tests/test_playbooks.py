@@ -4,31 +4,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 
 import pytest
 
-from conftest import REPO, load_structure
+from helpers import load_structure, playbook, recap
 
 from plugins.module_utils.core.catalog import diff_tables, fingerprint
 from plugins.module_utils.sandbox.sandbox import read_option
-
-BIN = os.path.dirname(sys.executable)
-
-
-def playbook(*args: str, extra_vars_file: str = None) -> subprocess.CompletedProcess:
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1", PATH=f"{BIN}:{os.environ['PATH']}")
-    command = [os.path.join(BIN, "ansible-playbook"), *args]
-    if extra_vars_file:
-        command += ["-e", f"@{extra_vars_file}"]
-    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
-
-
-def recap(output: str) -> dict:
-    match = re.search(r"sandbox\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", output)
-    assert match, output[-2000:]
-    return dict(zip(("ok", "changed", "unreachable", "failed"), map(int, match.groups())))
 
 
 # deploy.yml runs the gate first: keep its rehearsal small here (tests/test_gate.py covers it).

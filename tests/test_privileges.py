@@ -7,8 +7,7 @@ import uuid
 
 import pytest
 
-from test_gate import FAST_GATE, snapshot
-from test_playbooks import playbook
+from helpers import FAST_GATE, playbook, snapshot
 
 from plugins.module_utils.sandbox.sandbox import scratch_pattern
 

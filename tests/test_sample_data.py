@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import PRODUCTION_DB, create_database, drop_database
+from helpers import PRODUCTION_DB, create_database, drop_database
 
 from plugins.module_utils.core.errors import SchemagateError
 from plugins.module_utils.sandbox.sample_data import SampleScale, seed_base_data

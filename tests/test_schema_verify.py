@@ -12,7 +12,7 @@ from typing import Dict, List
 
 import pytest
 
-from conftest import REPO, create_database, drop_database
+from helpers import REPO, create_database, drop_database
 
 from plugins.module_utils.core.catalog import read_tables
 from plugins.module_utils.core.errors import SchemagateError

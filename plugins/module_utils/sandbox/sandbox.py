@@ -61,6 +61,10 @@ class SandboxConfig:
         return os.path.join(self.root, "mysqld.pid")
 
     @property
+    def tmpdir(self) -> str:
+        return os.path.join(self.root, "tmp")
+
+    @property
     def error_log(self) -> str:
         return os.path.join(self.root, "error.log")
 
@@ -157,6 +161,7 @@ def start(cfg: SandboxConfig, timeout: float = 60.0) -> Dict[str, Any]:
         return {"changed": False, **status(cfg)}
     binary = _require_server_binary()
     os.makedirs(cfg.root, mode=0o700, exist_ok=True)
+    os.makedirs(cfg.tmpdir, mode=0o700, exist_ok=True)
     fresh = not os.path.isdir(os.path.join(cfg.datadir, "mysql"))
     if fresh:
         _initialize(cfg, binary)
@@ -172,6 +177,8 @@ def start(cfg: SandboxConfig, timeout: float = 60.0) -> Dict[str, Any]:
         "--bind-address=127.0.0.1",
         f"--pid-file={cfg.pid_file}",
         f"--log-error={cfg.error_log}",
+        # Its own temporary directory: several private servers on one machine never share temp files.
+        f"--tmpdir={cfg.tmpdir}",
         "--skip-name-resolve",
         f"--innodb-buffer-pool-size={cfg.buffer_pool}",
         "--innodb-log-file-size=256M",
