@@ -6,7 +6,22 @@ import os
 import re
 import shutil
 
-from helpers import BACKUP_FAULT_VARS, MIGRATIONS_DIR, NO_GATE, app_fingerprint, deploy, deploy_in_background, deploy_report, dump_connection, edit, hold_first_table, load_structure, recap, snapshot, wait_for
+from helpers import (
+    BACKUP_FAULT_VARS,
+    MIGRATIONS_DIR,
+    NO_GATE,
+    app_fingerprint,
+    deploy,
+    deploy_in_background,
+    deploy_report,
+    dump_connection,
+    edit,
+    hold_first_table,
+    load_structure,
+    recap,
+    snapshot,
+    wait_for,
+)
 
 from plugins.module_utils.core.catalog import diff_tables
 

@@ -11,7 +11,6 @@ import pytest
 from helpers import FAST_GATE, MIGRATIONS_DIR, REPO, create_production, drop_database, edit, playbook, snapshot
 
 
-
 def leftover_scratch(admin, database):
     with admin.cursor() as cur:
         cur.execute("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE %s", (database.replace("_", "\\_") + "\\_sg\\_%",))
