@@ -482,20 +482,10 @@ def _parse_create(s: _Stream) -> ParsedStatement:
         kind = "spatial"
     if s.accept("INDEX", "KEY"):
         return _parse_create_index(s, kind)
-    while s.word("DEFINER", "ALGORITHM", "SQL", "AGGREGATE") or s.op("="):  # CREATE DEFINER=... VIEW/TRIGGER
-        s.next()
-        if s.word("SECURITY"):
-            s.next()
-        if not s.at_end() and not s.word(*_OTHER_OBJECTS):
-            s.next()
-            if s.op("@"):
-                s.next()
-                s.next()
-            elif s.peek() is not None and s.peek().kind == VAR:
-                s.next()
-    token = s.peek()
-    if token is not None and token.is_word(*_OTHER_OBJECTS):
-        return ParsedStatement(OTHER_DDL, s.sql, object_type=token.value)
+    # CREATE [ALGORITHM=...] [DEFINER=...] [SQL SECURITY ...] VIEW/TRIGGER/PROCEDURE/...: the object word decides.
+    for token in s.tokens[s.i:s.i + 12]:
+        if token.kind == WORD and token.value in _OTHER_OBJECTS:
+            return ParsedStatement(OTHER_DDL, s.sql, object_type=token.value)
     return ParsedStatement(NOT_UNDERSTOOD, s.sql, note="a CREATE statement of a kind the linter does not know")
 
 
