@@ -75,7 +75,7 @@ def predictions(cfg: Any, source: str, production_of: str, migrations: List[Any]
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--small", type=float, default=0.1)
     parser.add_argument("--large", type=float, default=1.0)
     parser.add_argument("--repeat", type=int, default=1)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import xml.etree.ElementTree as ElementTree
+from xml.etree import ElementTree
 
 from conftest import MIGRATIONS_DIR
 from test_gate import leftover_scratch, run_gate, snapshot

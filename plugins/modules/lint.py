@@ -15,7 +15,7 @@ description:
     NOT NULL without default on a populated table, MF102 type narrowing, MF103 ENUM/SET values removed or
     reordered, MF104 foreign key dropped, MY101 not safe to re-run, DM101 data migration inside a DDL migration).
   - With O(data_probes), asks production's rows whether a new UNIQUE/PRIMARY KEY, NOT NULL, foreign key, narrower
-    type, removed ENUM value or CHECK will fail on them (DP101-DP106): read-only, each SELECT bounded by
+    type, removed ENUM value or CHECK will fail on them (DP101-DP106), read-only, each SELECT bounded by
     O(probe_timeout).
   - A C(-- schemagate:allow <CODE> <reason>) comment on a statement turns its finding from blocking into reported.
   - Only reads production, in a read-only session.
@@ -92,7 +92,7 @@ altered_tables:
   type: list
   elements: str
 production:
-  description: What the DDL prediction needs of production, for M(schemagate.mysql.ddl_probe)'s O(production).
+  description: What the DDL prediction needs of production, for the C(production) option of M(schemagate.mysql.ddl_probe).
   returned: always
   type: dict
   sample: {server: {flavor: mariadb, version: 10.11.19-MariaDB}, variables: {alter_algorithm: DEFAULT},

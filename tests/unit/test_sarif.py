@@ -55,5 +55,5 @@ def test_a_document_missing_required_properties_is_rejected_by_the_schema():
     with open(SCHEMA, encoding="utf-8") as handle:
         validator = jsonschema.Draft7Validator(json.load(handle))
     assert list(validator.iter_errors({"version": "2.1.0", "runs": [{"tool": {"driver": {}}}]}))
-    assert list(validator.iter_errors({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x"}},
-                                                                      "results": [{"ruleId": "A", "level": "fatal"}]}]}))
+    bad_level = {"tool": {"driver": {"name": "x"}}, "results": [{"ruleId": "A", "level": "fatal"}]}
+    assert list(validator.iter_errors({"version": "2.1.0", "runs": [bad_level]}))

@@ -181,7 +181,8 @@ def _nulls(step: Step, table: TableState, column: ColumnState, spec: AlterSpec, 
 
 def _orphans(step: Step, table: TableState, spec: AlterSpec, source: str, database: str, filled: set) -> Probe:
     fk = spec.foreign_key
-    assert fk is not None
+    if fk is None:
+        raise ValueError("_orphans needs an ADD FOREIGN KEY specification")
     subject = f"{table.name}.{fk.name or '(' + ', '.join(fk.columns) + ')'}"
     what = f"new foreign key ({', '.join(fk.columns)}) -> {fk.ref_table.name} ({', '.join(fk.ref_columns)})"
     child = [table.column(c) for c in fk.columns]

@@ -117,7 +117,7 @@ class Prediction:
     model: str = ""
 
     def as_dict(self) -> Dict[str, Any]:
-        return {key: value for key, value in self.__dict__.items()}
+        return dict(self.__dict__)
 
 
 # ------------------------------------------------------------------ copies
@@ -211,7 +211,8 @@ def _with_parents(conn: Any, database: str, tables: Sequence[str]) -> List[str]:
 
 
 def _copy_rows(conn: Any, copies: Copies, tables: Sequence[str], limit: int) -> None:
-    assert copies.measure is not None
+    if copies.measure is None:
+        return
     with conn.cursor() as cur:
         cur.execute("SET SESSION foreign_key_checks = 0")
         try:
@@ -371,9 +372,9 @@ def _variable_notes(conn: Any, server: ServerInfo, production_variables: Mapping
 def _predict(conn: Any, server: ServerInfo, copies: Copies, step: Step, variables: Mapping[str, Any],
              settings: ProbeSettings, server_notes: Mapping[str, str]) -> _Outcome:
     parsed = step.parsed
-    assert parsed.table is not None
-    table = step.table_before(parsed.table.name)
-    assert table is not None
+    table = step.table_before(parsed.table.name) if parsed.table is not None else None
+    if table is None:  # _is_target chose the step: a pre-existing table it alters
+        return _Outcome([], None)
     subject = table.name
     prediction = Prediction(step.migration.name, step.statement.line, table.name, step.statement.summary(200),
                             production_rows=table.rows, production_bytes=table.data_bytes + table.index_bytes)
@@ -408,9 +409,9 @@ def _predict(conn: Any, server: ServerInfo, copies: Copies, step: Step, variable
             if code == ER_LOCK_WAIT_TIMEOUT:
                 blockers = describe_open_transactions(conn)
                 waited = time.monotonic() - started
+                holders = "; ".join(blockers) if blockers else "no open transaction found (LOCK TABLES?)"
                 message = (f"waited {waited:.1f} s (lock_wait_timeout={settings.lock_wait_timeout}s) for the metadata lock "
-                           f"on {copies.probe}.{table.name} and gave up: " + ("; ".join(blockers) if blockers else
-                                                                             "no open transaction found (LOCK TABLES?)"))
+                           f"on {copies.probe}.{table.name} and gave up: {holders}")
                 prediction.attempts.append({"clause": rung.label, "answer": f"lock wait timeout: {text}"})
                 result = finding("OD104", step, subject, message, details=blockers,
                                  figures={"waited_seconds": round(waited, 3), "blockers": blockers})
@@ -534,7 +535,8 @@ def _explicit_clause(step: Step, prediction: Prediction, accepted: AlterAttempt,
     if problems:
         return [finding("OD102", step, subject, "production will refuse the statement: " + "; ".join(problems)
                         + "; remove the clause or change the statement")]
-    return [finding("OD102", step, subject, f"the statement's own clause ({', '.join(filter(None, [own_algorithm and 'ALGORITHM=' + own_algorithm, own_lock and 'LOCK=' + own_lock]))}) is accepted", passed=True)]
+    own = ", ".join(part for part in (own_algorithm and f"ALGORITHM={own_algorithm}", own_lock and f"LOCK={own_lock}") if part)
+    return [finding("OD102", step, subject, f"the statement's own clause ({own}) is accepted", passed=True)]
 
 
 # ----------------------------------------------------------------- measure
