@@ -24,6 +24,7 @@ description:
 author: schemagate contributors (@schemagate)
 extends_documentation_fragment:
   - schemagate.mysql.connection
+  - schemagate.mysql.migration_set
 options:
   database:
     description: The copy holding production's structure (and, to measure, seeded rows), before migrating.
@@ -37,10 +38,6 @@ options:
   run_id:
     description: Identifier of the gate run, recorded in the scratch copies' markers.
     type: str
-    required: true
-  migrations_dir:
-    description: Directory of the migration files.
-    type: path
     required: true
   pending:
     description: Names of the migrations pending on production (as the preflight found them).
@@ -132,7 +129,7 @@ from ansible_collections.schemagate.mysql.plugins.module_utils.core.module_glue 
 from ansible_collections.schemagate.mysql.plugins.module_utils.gate import ddl_probe
 from ansible_collections.schemagate.mysql.plugins.module_utils.gate.lint import finish
 from ansible_collections.schemagate.mysql.plugins.module_utils.gate.schema_model import read_catalog, walk
-from ansible_collections.schemagate.mysql.plugins.module_utils.migrate.migration_files import load_migrations
+from ansible_collections.schemagate.mysql.plugins.module_utils.migrate.options import MIGRATION_SET_ARGUMENT_SPEC, load_set
 
 
 def main():
@@ -141,7 +138,6 @@ def main():
             database=dict(type='str', required=True, aliases=['db']),
             scratch_base=dict(type='str', required=True),
             run_id=dict(type='str', required=True),
-            migrations_dir=dict(type='path', required=True),
             pending=dict(type='list', elements='str', required=True),
             production=dict(type='dict', required=True),
             measure=dict(type='bool', default=True),
@@ -151,6 +147,7 @@ def main():
             threshold_bytes=dict(type='int', default=1073741824),
             alter_wrapper=dict(type='bool', default=False),
             keep_copies=dict(type='bool', default=False),
+            **MIGRATION_SET_ARGUMENT_SPEC
         ),
         supports_check_mode=True,
     )
@@ -160,7 +157,8 @@ def main():
 def probe(module):
     params = module.params
     wanted = set(params['pending'])
-    pending = [m for m in load_migrations(params['migrations_dir']) if m.name in wanted]
+    _settings, migrations = load_set(params, params['database'])
+    pending = [m for m in migrations if m.name in wanted]
     settings = ddl_probe.ProbeSettings(
         lock_wait_timeout=params['lock_wait_timeout'], measure=params['measure'], max_copy_rows=params['max_copy_rows'],
         threshold_rows=params['threshold_rows'], threshold_bytes=params['threshold_bytes'], alter_wrapper=params['alter_wrapper'],

@@ -22,20 +22,13 @@ description:
 author: schemagate contributors (@schemagate)
 extends_documentation_fragment:
   - schemagate.mysql.connection
+  - schemagate.mysql.migration_set
 options:
   database:
     description: The production database.
     type: str
     required: true
     aliases: [ db ]
-  migrations_dir:
-    description: Directory of the migration files.
-    type: path
-    required: true
-  migrations_table:
-    description: Laravel-compatible migrations table (says which migrations are pending).
-    type: str
-    default: migrations
   data_probes:
     description: Probe production's rows for statements that add a constraint (DP101-DP106).
     type: bool
@@ -106,19 +99,18 @@ server:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.schemagate.mysql.plugins.module_utils.core.module_glue import argument_spec, checks_result, connection, run
 from ansible_collections.schemagate.mysql.plugins.module_utils.gate.lint import LintSettings, lint_pending
-from ansible_collections.schemagate.mysql.plugins.module_utils.migrate.migration_files import load_migrations
-from ansible_collections.schemagate.mysql.plugins.module_utils.migrate.runner import MigrationRunner, RunnerSettings
+from ansible_collections.schemagate.mysql.plugins.module_utils.migrate.options import MIGRATION_SET_ARGUMENT_SPEC, load_set
+from ansible_collections.schemagate.mysql.plugins.module_utils.migrate.runner import MigrationRunner
 
 
 def main():
     module = AnsibleModule(
         argument_spec=argument_spec(
             database=dict(type='str', required=True, aliases=['db']),
-            migrations_dir=dict(type='path', required=True),
-            migrations_table=dict(type='str', default='migrations'),
             data_probes=dict(type='bool', default=True),
             probe_timeout=dict(type='float', default=5),
             data_migration_rows=dict(type='int', default=100000),
+            **MIGRATION_SET_ARGUMENT_SPEC
         ),
         supports_check_mode=True,
     )
@@ -127,8 +119,7 @@ def main():
 
 def lint(module):
     params = module.params
-    settings = RunnerSettings(database=params['database'], migrations_table=params['migrations_table'])
-    migrations = load_migrations(params['migrations_dir'])
+    settings, migrations = load_set(params, params['database'])
     with connection(module, settings.database) as (conn, server):
         with conn.cursor() as cur:
             cur.execute(server.read_only_session)

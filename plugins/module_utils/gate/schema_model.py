@@ -14,7 +14,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
-from ..core.annotations import Annotation, attach, find_annotations, read_file_text
+from ..core.annotations import Annotation, attach, find_annotations, read_file_text, statement_span
 from ..core.connection import quote_identifier
 from ..core.dialect import ServerInfo
 from ..core.sql_parse import (
@@ -216,7 +216,10 @@ def walk(migrations: Sequence[Any], catalog: Catalog) -> Walk:
     for migration in migrations:
         statements = list(migration.up)
         attached, unowned = attach(find_annotations(read_file_text(migration.up_path)), statements)
-        loose.extend((migration, a) for a in unowned)
+        # One-file formats (goose, dbmate): what follows the last up statement is the down section's.
+        one_file = getattr(migration, "down_path", None) == migration.up_path
+        last_up = max((statement_span(s)[1] for s in statements), default=0)
+        loose.extend((migration, a) for a in unowned if not (one_file and a.line > last_up))
         parsed_all = [parse_statement(s.sql) for s in statements]
         for index, (statement, parsed) in enumerate(zip(statements, parsed_all)):
             touched = _touched(parsed)
