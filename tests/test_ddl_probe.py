@@ -150,3 +150,20 @@ ALTER TABLE customers MODIFY company_id BIGINT NULL;
     assert by_code["PL101"][5].passed and "under the threshold" in by_code["PL101"][5].message  # customers is small
     unwrapped, _predictions = probe(admin, sandbox_cfg, prod, tmp_path, up, alter_wrapper=False)
     assert unwrapped["PL101"][4].blocking and "none is configured" in unwrapped["PL101"][4].message
+
+
+def test_a_statement_naming_another_database_is_never_run_on_the_copies(admin, sandbox_cfg, prod, tmp_path):
+    before = ddl_probe_definition(admin, prod)
+    by_code, predictions = probe(admin, sandbox_cfg, prod, tmp_path, f"""\
+ALTER TABLE `{prod}`.appointments ADD COLUMN hijack INT NULL;
+ALTER TABLE appointments ADD COLUMN source VARCHAR(20) NULL;
+""")
+    assert ddl_probe_definition(admin, prod) == before  # the copies share this server with "production"
+    assert f"names database {prod}" in by_code["OD101"][1].message and predictions == []
+    assert "not predicted" in by_code["OD101"][2].message
+
+
+def ddl_probe_definition(admin, database):
+    with admin.cursor() as cur:
+        cur.execute(f"SHOW CREATE TABLE `{database}`.appointments")
+        return cur.fetchone()[1]

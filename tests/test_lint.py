@@ -29,6 +29,7 @@ def prod(admin):
         cur.execute("ALTER TABLE appointments ADD COLUMN kind ENUM('visit','call','video') NOT NULL DEFAULT 'visit'")
         cur.execute("UPDATE appointments SET kind = 'video' WHERE id = 6")
         cur.execute("CREATE TABLE archive (id INT NOT NULL PRIMARY KEY, label VARCHAR(100) NOT NULL) ENGINE=InnoDB")
+        cur.execute("UPDATE services SET name = 'Massage \u263a' WHERE id = 1")  # not a latin1 character
     yield name
     drop_database(admin, name)
 
@@ -120,6 +121,17 @@ ALTER TABLE appointments MODIFY kind ENUM('call','visit','chat') NOT NULL DEFAUL
     reordered = [r for r in by_code["MF103"] if r.figures["migration"].endswith("000002_change")]
     assert reordered and "reorders the kept values" in reordered[0].message
     assert not [r for r in by_code["MF103"] if r.figures["migration"].endswith("000003_change")]  # appending is fine
+
+
+def test_a_table_converted_to_a_smaller_character_set_is_narrowing_and_its_lost_characters_found(
+        connection_to, server, prod, tmp_path):
+    by_code, _outcome = lint(connection_to, server, prod, tmp_path, """\
+ALTER TABLE services CONVERT TO CHARACTER SET latin1 COLLATE latin1_swedish_ci;
+""")
+    (converted,) = by_code["MF102"]
+    assert converted.blocking and "CONVERT TO CHARACTER SET latin1" in converted.message and "name" in converted.message
+    (lost,) = [r for r in by_code["DP104"] if r.subject == "services.name"]
+    assert lost.blocking and lost.figures["count"] == 1 and "id=1" in lost.message
 
 
 def test_a_dropped_foreign_key_blocks_unless_the_migration_adds_it_back(connection_to, server, prod, tmp_path):

@@ -16,6 +16,7 @@ warning, never as a pass.
 """
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -25,12 +26,13 @@ from ..core.checks import CheckResult
 from ..core.connection import MySQLError, error_code, error_text, quote_identifier
 from ..core.dialect import ServerInfo
 from ..core.sql_parse import (
-    ADD_CHECK, ADD_COLUMN, ADD_FOREIGN_KEY, ADD_INDEX, ALTER_TABLE, CHANGE_COLUMN, CREATE_INDEX, INSERT, MODIFY_COLUMN,
+    ADD_CHECK, ADD_COLUMN, ADD_FOREIGN_KEY, ADD_INDEX, ALTER_TABLE, CHANGE_COLUMN, CONVERT_CHARSET, CREATE_INDEX, INSERT,
+    MODIFY_COLUMN,
     REPLACE, AlterSpec, IndexDef,
 )
 from .findings import finding
 from .schema_model import ColumnState, Step, TableState, Walk, new_column_state
-from .type_change import enum_change, enum_used_predicate, family, misfit_predicate, narrowing
+from .type_change import enum_change, enum_used_predicate, family, loses_characters, misfit_predicate, narrowing
 
 
 @dataclass
@@ -123,6 +125,21 @@ def _spec_probes(step: Step, table: TableState, spec: AlterSpec, database: str, 
                                         table_rows=table.rows))
             if spec.column.check:
                 probes.append(_check_probe(step, table, spec, spec.column.check, source, f"CHECK on {subject}"))
+    if spec.action == CONVERT_CHARSET:
+        target = spec.options.get("charset") or ""
+        for column in table.columns.values():
+            if column.production_name and loses_characters(column.type.charset, target):
+                converted = copy.deepcopy(column.type)
+                converted.charset = target
+                predicate = misfit_predicate(_col(column), column.type, converted)
+                if predicate is None:
+                    continue
+                select, columns = _key_select(table, [(_col(column), column.name)])
+                condition = f"{_col(column)} IS NOT NULL AND {predicate}"
+                probes.append(Probe("DP104", step, f"{table.name}.{column.name}",
+                                    f"{table.name}.{column.name} converted to {target}", spec.start,
+                                    f"SELECT COUNT(*) FROM {source} WHERE {condition}",
+                                    f"SELECT {select} FROM {source} WHERE {condition} LIMIT 1", columns, table_rows=table.rows))
     if spec.action == ADD_FOREIGN_KEY and spec.foreign_key is not None:
         probes.append(_orphans(step, table, spec, source, database, filled))
     if spec.action == ADD_CHECK and spec.check is not None:

@@ -46,8 +46,8 @@ from ..core.errors import SchemagateError
 from ..core.scratch import create_scratch, drop_scratch, scratch_name
 from ..core.server_errors import ER_LOCK_WAIT_TIMEOUT
 from ..core.sql_parse import (
-    ADD_COLUMN, ALTER_TABLE, CREATE_INDEX, DROP_COLUMN, DROP_INDEX_STATEMENT, MODIFY_COLUMN, CHANGE_COLUMN,
-    PARTITION_MANAGEMENT, CannotRewrite, with_algorithm,
+    ADD_COLUMN, ALTER_TABLE, CHANGE_COLUMN, CREATE_INDEX, DROP_COLUMN, DROP_INDEX_STATEMENT, MODIFY_COLUMN, NAME,
+    NOT_UNDERSTOOD, OP, OTHER_DDL, PARTITION_MANAGEMENT, SESSION, WORD, CannotRewrite, with_algorithm,
 )
 from ..migrate.locks import describe_open_transactions
 from .findings import finding
@@ -264,8 +264,13 @@ def probe_migrations(
             if name in variables and variables[name] not in (None, ""):
                 cur.execute(f"SET SESSION {name} = %s", (variables[name],))
     server_notes = _variable_notes(conn, server, variables)
+    elsewhere = _other_databases(conn, copies)
     stopped = ""
     for step in steps:
+        if not stopped:
+            outside = _reaches_outside(step, elsewhere)
+            if outside:  # never run it here: the copies share a server with other databases (production's, today)
+                stopped = f"statement {step.index + 1} of {step.migration.name} {outside}, so it is not run on the copies"
         if stopped:
             if _is_target(step):
                 results.append(finding("OD101", step, _subject(step), f"not predicted: {stopped}", severity=Severity.INFO))
@@ -294,6 +299,35 @@ def probe_migrations(
         if outcome.prediction is not None:
             results.append(_policy(step, outcome.prediction, settings))
     return results, predictions
+
+
+_SERVER_WIDE = ("DATABASE", "SCHEMA", "USER", "ROLE", "GRANT", "REVOKE", "SERVER", "TABLESPACE", "LOGFILE")
+
+
+def _other_databases(conn: Any, copies: Copies) -> set:
+    with conn.cursor() as cur:
+        cur.execute("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA")
+        names = {str(row[0]).lower() for row in cur.fetchall()}
+    return (names | {copies.source.lower(), copies.scratch_base.lower()}) - {copies.probe.lower(), (copies.measure or "").lower()}
+
+
+def _reaches_outside(step: Step, databases: set) -> str:
+    """Why the statement would act outside the copy's database ('' when it stays inside)."""
+    parsed = step.parsed
+    if parsed.kind == NOT_UNDERSTOOD:
+        return "is not understood"
+    if parsed.kind == SESSION and parsed.object_type in ("USE", "SET"):
+        text = " ".join(parsed.sql.upper().split())
+        if parsed.object_type == "USE" or "GLOBAL" in text or "@@GLOBAL" in text:
+            return "changes the database or server settings"
+    if parsed.kind == OTHER_DDL and parsed.object_type in _SERVER_WIDE:
+        return f"acts on the server ({parsed.object_type})"
+    tokens = parsed.tokens
+    for index in range(len(tokens) - 2):
+        first, dot = tokens[index], tokens[index + 1]
+        if first.kind in (WORD, NAME) and dot.kind == OP and dot.value == "." and first.identifier.lower() in databases:
+            return f"names database {first.identifier}"
+    return ""
 
 
 def _overlay_production(catalog: Catalog, production: Mapping[str, Any]) -> None:

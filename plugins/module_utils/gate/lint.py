@@ -23,7 +23,8 @@ from ..core.checks import CheckResult
 from ..core.connection import MySQLError
 from ..core.dialect import ServerInfo
 from ..core.sql_parse import (
-    ADD_COLUMN, ADD_FOREIGN_KEY, ADD_INDEX, ALTER_TABLE, CHANGE_COLUMN, CREATE_INDEX, CREATE_TABLE, DELETE, DROP_COLUMN,
+    ADD_COLUMN, ADD_FOREIGN_KEY, ADD_INDEX, ALTER_TABLE, CHANGE_COLUMN, CONVERT_CHARSET, CREATE_INDEX, CREATE_TABLE, DELETE,
+    DROP_COLUMN,
     DROP_CONSTRAINT, DROP_FOREIGN_KEY, DROP_INDEX, DROP_INDEX_STATEMENT, DROP_PRIMARY_KEY, DROP_TABLE, INSERT,
     MODIFY_COLUMN, RENAME_COLUMN, RENAME_INDEX, RENAME_TABLE, RENAME_TABLES, REPLACE, TRUNCATE, UPDATE, AlterSpec,
     CannotRewrite, ColumnDef, alter_clauses,
@@ -33,7 +34,7 @@ from .findings import annotation_checks, apply_allow_annotations, finding
 from .schema_model import (
     ColumnState, Step, TableState, Walk, altered_preexisting_tables, confirm_rows, new_column_state, read_catalog, walk,
 )
-from .type_change import enum_change, family, narrowing
+from .type_change import enum_change, family, loses_characters, narrowing
 
 LINT_GROUPS = ("lint", "data")
 
@@ -141,6 +142,8 @@ def _spec_rules(step: Step, table: TableState, spec: AlterSpec) -> List[CheckRes
             results += _not_null_added(step, table, spec, new_column)
     if action in (CHANGE_COLUMN, MODIFY_COLUMN) and spec.column is not None and column is not None:
         results += _column_change(step, table, spec, column, spec.column)
+    if action == CONVERT_CHARSET:
+        results += _converted(step, table, spec)
     if action == DROP_FOREIGN_KEY:
         fk = table.foreign_keys.get((spec.old_name or "").lower())
         if fk is not None:
@@ -193,6 +196,19 @@ def _column_change(step: Step, table: TableState, spec: AlterSpec, old: ColumnSt
         results.append(finding("MF102", step, subject, f"narrows {subject}: {reason}{implicit}", severity=severity,
                                offset=spec.start))
     return results
+
+
+def _converted(step: Step, table: TableState, spec: AlterSpec) -> List[CheckResult]:
+    """MF102 for CONVERT TO CHARACTER SET into a set that cannot hold every character of some column."""
+    target = spec.options.get("charset") or ""
+    lossy = [c for c in table.columns.values() if c.production_name and loses_characters(c.type.charset, target)]
+    if not lossy:
+        return []
+    severity = None if table.has_rows else Severity.INFO
+    return [finding("MF102", step, table.name,
+                    f"CONVERT TO CHARACTER SET {target} narrows {len(lossy)} column(s) of {table.name}: characters their "
+                    f"character set holds and {target} does not are lost ({', '.join(c.name for c in lossy)})",
+                    details=[f"{c.name}: {c.type.charset} -> {target}" for c in lossy], severity=severity, offset=spec.start)]
 
 
 def _readded_later(step: Step, table: TableState, columns: Sequence[str]) -> Optional[str]:

@@ -17,7 +17,7 @@ from ..core.checks import CheckResult
 from .findings import ALLOWED_PREFIX, is_finding
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://github.com/schemagate/schemagate#checks-and-their-codes"
+INFORMATION_URI = "https://example.invalid/schemagate/mysql#checks-and-their-codes"  # galaxy.yml's repository
 _LEVELS = {Severity.BLOCK: "error", Severity.WARN: "warning", Severity.INFO: "note"}
 
 
@@ -49,7 +49,6 @@ def _rule(code: str) -> Dict[str, Any]:
         "shortDescription": {"text": check.title},
         "fullDescription": {"text": check.description},
         "defaultConfiguration": {"level": _LEVELS[check.severity]},
-        "helpUri": f"{INFORMATION_URI}",
         "properties": {"group": check.group},
     }
 

@@ -68,6 +68,14 @@ def _repertoire(charset: Optional[str]) -> int:
     return _REPERTOIRE.get((charset or "").lower(), 1)
 
 
+def loses_characters(old_charset: Optional[str], new_charset: Optional[str]) -> bool:
+    """Whether text in ``old_charset`` may hold characters ``new_charset`` cannot (utf8mb4 -> latin1, latin1 -> cp1251)."""
+    if not old_charset or not new_charset or old_charset.lower() == new_charset.lower() or old_charset.lower() == "binary":
+        return False
+    old, new = _repertoire(old_charset), _repertoire(new_charset)
+    return new < old or new == old == 1
+
+
 def capacity(column_type: ColumnType) -> Tuple[str, int]:
     """("chars", n) or ("bytes", n): how much a string type holds."""
     name = column_type.name
@@ -157,10 +165,8 @@ def _string_narrowing(old: ColumnType, new: ColumnType, describe: str) -> Option
         new_bytes = new_size * (_charset_bytes(new.charset) if new_kind == "chars" else 1)
         if new_bytes < old_bytes:
             return f"{describe}: longer values do not fit"
-    if not old_binary and old.charset and new.charset and old.charset != new.charset:
-        if _repertoire(new.charset) < _repertoire(old.charset) or (
-                _repertoire(new.charset) == _repertoire(old.charset) == 1):
-            return f"{describe}: character set {old.charset} -> {new.charset} cannot hold every character"
+    if not old_binary and loses_characters(old.charset, new.charset):
+        return f"{describe}: character set {old.charset} -> {new.charset} cannot hold every character"
     return None
 
 
