@@ -12,8 +12,7 @@ import sys
 
 import pytest
 
-from conftest import create_production, drop_database
-from test_playbooks import playbook
+from helpers import create_production, drop_database, playbook
 
 from plugins.module_utils.core.connection import ConnectionParams, connect
 from plugins.module_utils.deploy.alter_wrapper import PT_OSC_TEMPLATE, AlterWrapper

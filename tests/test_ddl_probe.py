@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from conftest import create_production, drop_database
+from helpers import create_production, drop_database
 
 from plugins.module_utils.core.connection import connect
 from plugins.module_utils.gate import ddl_probe

@@ -13,8 +13,7 @@ import os
 import shutil
 from xml.etree import ElementTree
 
-from conftest import MIGRATIONS_DIR
-from test_gate import leftover_scratch, run_gate, snapshot
+from helpers import FAST_GATE, MIGRATIONS_DIR, playbook, snapshot
 
 SABOTAGE = "2025_11_20_090000_tune_customers_and_appointments"
 SABOTAGE_UP = """-- A release that changes two pre-existing tables.
@@ -32,6 +31,22 @@ ALTER TABLE appointments MODIFY starts_at TIMESTAMP NULL;
 ALTER TABLE appointments MODIFY status VARCHAR(255) NOT NULL DEFAULT 'pending';
 ALTER TABLE appointments DROP COLUMN source;
 """
+
+
+def run_gate(tmp_path, database, migrations_dir, **extra):
+    vars_file = tmp_path / "gate.json"
+    vars_file.write_text(json.dumps({"schemagate_database": database, "schemagate_migrations_dir": migrations_dir,
+                                     "gate_report_root": str(tmp_path / "reports"), **FAST_GATE, **extra}))
+    result = playbook("playbooks/gate.yml", extra_vars_file=str(vars_file))
+    reports = sorted((tmp_path / "reports").glob("*/gate.json"))
+    return result, " ".join(result.stdout.split()), json.loads(reports[-1].read_text()) if reports else None
+
+
+def leftover_scratch(admin, database):
+    with admin.cursor() as cur:
+        cur.execute("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE %s",
+                    (database.replace("_", "\\_") + "\\_sg\\_%",))
+        return [row[0] for row in cur.fetchall()]
 
 
 def test_the_gate_blocks_a_sabotaged_set_by_code_with_file_and_line(admin, server, production, tmp_path):

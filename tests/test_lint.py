@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import create_production, drop_database
+from helpers import create_production, drop_database
 
 from plugins.module_utils.core.check_registry import Severity
 from plugins.module_utils.gate.lint import LintSettings, lint_pending
