@@ -44,7 +44,7 @@ def test_the_phase_b_set_passes_and_production_is_untouched(admin, server, produ
     assert "GATE PASSED" in flat
     assert report["passed"] and not failed_checks(report)
     groups = {c["group"] for c in report["checks"]}
-    assert groups == {"preflight", "rehearsal", "seed", "migrate", "verify", "integrity", "benchmark", "rollback"}
+    assert groups == {"preflight", "lint", "rehearsal", "seed", "migrate", "verify", "integrity", "benchmark", "rollback"}
     assert all(c["code"] for c in report["checks"])
     assert snapshot(admin, server, production) == before
     assert leftover_scratch(admin, production) == []

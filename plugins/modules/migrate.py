@@ -64,6 +64,20 @@ options:
         metadata lock in time fails and names the open transactions that block it.
     type: int
     default: 5
+  alter_wrapper:
+    description:
+      - Run statements annotated C(-- schemagate:alter-wrapper <reason>) through this command instead of natively,
+        like Skeema's C(--alter-wrapper). V(pt-online-schema-change) is the built-in template; otherwise a command
+        line with the placeholders C({CLAUSES}), C({SCHEMA}), C({TABLE}), C({DEFAULTS_FILE}), C({HOST}), C({PORT}),
+        C({SOCKET}), C({USER}) and C({LOCK_WAIT_TIMEOUT}).
+      - The credentials reach the tool only through C({DEFAULTS_FILE}), a 0600 option file removed afterwards.
+      - Empty runs every statement natively.
+    type: str
+    default: ''
+  alter_wrapper_timeout:
+    description: Seconds one run of the alter wrapper may take.
+    type: int
+    default: 86400
 attributes:
   check_mode:
     description: Can run in check mode and return changed status prediction without modifying target.
@@ -213,6 +227,11 @@ failed_statement_line:
   description: Line of the failed statement in failed_file.
   returned: failure of a migration statement
   type: int
+alter_wrapper_runs:
+  description: Each statement the alter wrapper ran, with the tool, its exit code, its seconds and its last output lines.
+  returned: always
+  type: list
+  elements: dict
 created_objects:
   description: Objects the failed migration had created before it failed (for example C(table foo), C(index foo.bar)).
   returned: failure of a migration statement
@@ -229,6 +248,8 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.schemagate.mysql.plugins.module_utils.core.module_glue import argument_spec, connection, run, server_facts
 from ansible_collections.schemagate.mysql.plugins.module_utils.migrate.options import MIGRATION_SET_ARGUMENT_SPEC, load_set
 from ansible_collections.schemagate.mysql.plugins.module_utils.migrate.runner import MigrationRunner
+from ansible_collections.schemagate.mysql.plugins.module_utils.core.connection import ConnectionParams
+from ansible_collections.schemagate.mysql.plugins.module_utils.deploy.alter_wrapper import AlterWrapper
 
 
 def main():
@@ -241,6 +262,8 @@ def main():
             baseline_version=dict(type='str'),
             lock_timeout=dict(type='int', default=60),
             ddl_lock_wait_timeout=dict(type='int', default=5),
+            alter_wrapper=dict(type='str', default=''),
+            alter_wrapper_timeout=dict(type='int', default=86400),
             **MIGRATION_SET_ARGUMENT_SPEC
         ),
         required_if=[('command', 'baseline', ['baseline_version'])],
@@ -255,7 +278,11 @@ def migrate(module):
         params, params['database'], lock_timeout=params['lock_timeout'], ddl_lock_wait_timeout=params['ddl_lock_wait_timeout']
     )
     with connection(module, settings.database) as (conn, server):
-        runner = MigrationRunner(conn, settings, migrations)
+        wrapper = None
+        if params['alter_wrapper']:
+            wrapper = AlterWrapper(params['alter_wrapper'], ConnectionParams.from_module_params(params), conn, settings.database,
+                                   settings.ddl_lock_wait_timeout, params['alter_wrapper_timeout'])
+        runner = MigrationRunner(conn, settings, migrations, statement_hook=wrapper)
         command = params['command']
         result = None
         extra = {}
@@ -275,6 +302,7 @@ def migrate(module):
             notes=list(result.notes) if result else [],
             status=[s.as_dict() for s in runner.status()],
             pending=[m.name for m in runner.pending()],
+            alter_wrapper_runs=wrapper.runs if wrapper else [],
             **extra
         )
 

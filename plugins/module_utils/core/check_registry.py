@@ -27,7 +27,7 @@ class Severity(Enum):
 @dataclass(frozen=True)
 class CheckDefinition:
     code: str
-    group: str  # the step that runs it: preflight, rehearsal, seed, migrate, verify, integrity, benchmark, rollback, smoke
+    group: str  # the step that runs it: preflight, lint, data, rehearsal, seed, ddl, policy, migrate, verify, ... smoke
     title: str  # short and stable: what reports and the README call it
     description: str  # what it proves, one sentence
     severity: Severity = Severity.BLOCK
@@ -35,7 +35,8 @@ class CheckDefinition:
 
 # The gate's steps in the order they run (reports follow it), then the deploy's.
 GROUP_ORDER: Tuple[str, ...] = (
-    "preflight", "rehearsal", "seed", "migrate", "verify", "integrity", "benchmark", "rollback", "gate", "smoke",
+    "preflight", "lint", "data", "rehearsal", "seed", "ddl", "policy", "migrate", "verify", "integrity", "benchmark",
+    "rollback", "gate", "smoke",
 )
 
 _B, _W, _I = Severity.BLOCK, Severity.WARN, Severity.INFO
@@ -54,6 +55,45 @@ _DEFINITIONS: Tuple[CheckDefinition, ...] = (
     CheckDefinition("PF107", "preflight", "privileges on production", "The account holds what this step needs on production"),
     CheckDefinition("PF108", "preflight", "privileges on scratch databases",
                     "The account may create, fill and drop the rehearsal's scratch databases"),
+    # lint: every pending statement read against production's catalog (gate/lint.py); Atlas/squawk-style codes
+    CheckDefinition("LN101", "lint", "migration linted", "Every statement of the pending migration was read and linted", _I),
+    CheckDefinition("LN102", "lint", "statement understood",
+                    "The linter understood the statement (what it cannot read is said, never guessed)", _I),
+    CheckDefinition("LN103", "lint", "annotations well formed",
+                    "Every schemagate: annotation names a known code with a reason and allows a finding"),
+    CheckDefinition("DS101", "lint", "drop table", "No pre-existing table is dropped"),
+    CheckDefinition("DS102", "lint", "drop column", "No column of a pre-existing table is dropped"),
+    CheckDefinition("DS103", "lint", "rename table or column",
+                    "No pre-existing table or column is renamed under the running application"),
+    CheckDefinition("DS104", "lint", "rows deleted", "No TRUNCATE, and no DELETE without WHERE, on a pre-existing table"),
+    CheckDefinition("MF101", "lint", "NOT NULL without default on a populated table",
+                    "No NOT NULL column without DEFAULT is added to, or imposed on, a table that has rows"),
+    CheckDefinition("MF102", "lint", "type narrowing", "No column of a pre-existing table gets a type that holds less"),
+    CheckDefinition("MF103", "lint", "ENUM/SET values removed or reordered",
+                    "ENUM and SET columns only gain values, at the end"),
+    CheckDefinition("MF104", "lint", "foreign key dropped", "No foreign key of a pre-existing table is dropped for good"),
+    CheckDefinition("MY101", "lint", "statement safe to re-run",
+                    "A migration stopped halfway can run again: its statements before the last are idempotent", _W),
+    CheckDefinition("DM101", "lint", "data migration inside a DDL migration",
+                    "No UPDATE/DELETE/INSERT ... SELECT on a pre-existing table shares a migration with DDL", _W),
+    # data: bounded, read-only probes of production's rows (gate/data_probe.py)
+    CheckDefinition("DP101", "data", "new unique key over duplicates", "No existing rows collide on a new UNIQUE or PRIMARY KEY"),
+    CheckDefinition("DP102", "data", "NOT NULL over NULLs", "No existing row is NULL in a column made NOT NULL"),
+    CheckDefinition("DP103", "data", "foreign key over orphans", "Every existing row has the parent a new foreign key requires"),
+    CheckDefinition("DP104", "data", "narrowing over values that do not fit", "Every existing value fits the narrower type"),
+    CheckDefinition("DP105", "data", "ENUM/SET value in use removed", "No existing row uses an ENUM/SET value that is removed"),
+    CheckDefinition("DP106", "data", "CHECK over violating rows", "Every existing row satisfies a new CHECK constraint"),
+    # ddl: what the engine does with each ALTER of a pre-existing table, on a copy (gate/ddl_probe.py)
+    CheckDefinition("OD101", "ddl", "lock level and algorithm",
+                    "The algorithm and lock the engine takes for the statement, found by trying it on a copy", _I),
+    CheckDefinition("OD102", "ddl", "explicit ALGORITHM/LOCK accepted", "The statement's own ALGORITHM/LOCK clause is one the engine accepts"),
+    CheckDefinition("OD103", "ddl", "duration and write stall",
+                    "Measured on the seeded copy with a concurrent writer, and scaled to production's size", _I),
+    CheckDefinition("OD104", "ddl", "metadata lock granted",
+                    "The statement got its metadata lock within lock_wait_timeout (no transaction holds the table)"),
+    # policy: what may run on production natively (gate/ddl_probe.py)
+    CheckDefinition("PL101", "policy", "no write-blocking DDL on a large table",
+                    "No statement copies or blocks writes on a table above the size threshold, unless annotated"),
     # rehearsal: the copy of production the migrations are rehearsed on (gate/clone.py)
     CheckDefinition("RH101", "rehearsal", "copy production's schema",
                     "Production's tables, keys, views, triggers and routines copied into a scratch database"),

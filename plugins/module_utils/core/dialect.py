@@ -10,6 +10,15 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping, NamedTuple, Optional, Tuple
 
+from .server_errors import (
+    ER_ALTER_OPERATION_NOT_SUPPORTED,
+    ER_ALTER_OPERATION_NOT_SUPPORTED_REASON,
+    ER_INNODB_MAX_ROW_VERSION_MYSQL,
+    ER_QUERY_INTERRUPTED,
+    ER_QUERY_TIMEOUT_MYSQL,
+    ER_STATEMENT_TIMEOUT_MARIADB,
+)
+
 MARIADB = "mariadb"
 MYSQL = "mysql"
 
@@ -100,6 +109,145 @@ class ServerInfo:
         if self.is_mariadb:
             return () if check_hostname is False else ("ssl-verify-server-cert",)
         return ("ssl-mode=VERIFY_CA",) if check_hostname is False else ("ssl-mode=VERIFY_IDENTITY",)
+
+    # --- online DDL (added for gate/ddl_probe.py) ---------------------------
+    @property
+    def alter_ladder(self) -> Tuple["AlterAttempt", ...]:
+        """ALGORITHM/LOCK clauses to try, least disruptive first; the first one accepted is what the engine does.
+
+        ``ALGORITHM=X`` means "X or better" on both servers, so the first accepted rung is the engine's own
+        choice. MySQL has no NOCOPY (a syntax error there); MariaDB's NOCOPY is in-place without a rebuild.
+        """
+        rungs = [AlterAttempt("INSTANT", None)]
+        if self.is_mariadb:
+            rungs.append(AlterAttempt("NOCOPY", "NONE"))
+        rungs += [AlterAttempt("INPLACE", "NONE"), AlterAttempt("INPLACE", "SHARED"), AlterAttempt("INPLACE", "EXCLUSIVE"),
+                  AlterAttempt("COPY", "SHARED"), AlterAttempt("COPY", "EXCLUSIVE")]
+        return tuple(rungs)
+
+    def alter_refusal(self, code: Optional[int], message: str) -> Optional["AlterRefusal"]:
+        """The engine's refusal of an ALGORITHM/LOCK clause, or None when the error is something else.
+
+        1845 ``X is not supported for this operation. Try Y`` and 1846 ``X is not supported. Reason: R.
+        Try Y`` on both servers (MySQL ends them with a period and may suggest ``ALGORITHM=COPY/INPLACE``);
+        MySQL 8.0.29+ also refuses an instant ADD/DROP COLUMN once the table's row versions are used up (4092).
+        """
+        text = " ".join(message.split())
+        if code == ER_INNODB_MAX_ROW_VERSION_MYSQL and not self.is_mariadb:
+            return AlterRefusal(code, "ALGORITHM=INSTANT", "maximum row versions reached", "ALGORITHM=COPY/INPLACE", text)
+        if code not in (ER_ALTER_OPERATION_NOT_SUPPORTED, ER_ALTER_OPERATION_NOT_SUPPORTED_REASON):
+            return None
+        match = _REFUSAL.match(text)
+        if not match:
+            return AlterRefusal(code, "", "", "", text)
+        return AlterRefusal(code, match.group("clause"), (match.group("reason") or "").strip(),
+                            (match.group("suggestion") or "").rstrip(".").strip(), text)
+
+    @property
+    def innodb_tables_view(self) -> str:
+        """The information_schema view with InnoDB's TABLE_ID (a changed id means the table was rebuilt)."""
+        return "information_schema.INNODB_SYS_TABLES" if self.is_mariadb else "information_schema.INNODB_TABLES"
+
+    @staticmethod
+    def innodb_table_name(database: str, table: str) -> str:
+        return f"{database}/{table}"
+
+    @property
+    def alter_variables(self) -> Tuple[str, ...]:
+        """Server variables that change what an ALTER without a clause does (read on production, mirrored on the copy).
+
+        MariaDB: ``alter_algorithm`` (with COPY even an explicit INSTANT copies) and the global-only
+        ``innodb_instant_alter_column_allowed``; MySQL: ``old_alter_table`` (ON = COPY unless a clause says otherwise).
+        """
+        if self.is_mariadb:
+            return ("alter_algorithm", "innodb_instant_alter_column_allowed", "innodb_default_row_format")
+        return ("old_alter_table", "innodb_default_row_format")
+
+    @property
+    def session_alter_variables(self) -> Tuple[str, ...]:
+        """The subset of ``alter_variables`` a session may set for itself."""
+        return ("alter_algorithm",) if self.is_mariadb else ("old_alter_table",)
+
+    def copies_despite_clause(self, variables: Mapping[str, Any]) -> bool:
+        """MariaDB executes an explicit INSTANT/NOCOPY as COPY when alter_algorithm is COPY (measured on 10.11)."""
+        return self.is_mariadb and str(variables.get("alter_algorithm", "")).upper() == "COPY"
+
+    @property
+    def max_row_versions(self) -> Optional[int]:
+        """Instant ADD/DROP COLUMNs a MySQL table can take before a rebuild (64; 255 from 9.1.0); None on MariaDB."""
+        if self.is_mariadb or self.version < (8, 0, 29):
+            return None
+        return 255 if self.version >= (9, 1, 0) else 64
+
+    @property
+    def row_versions_query(self) -> Optional[str]:
+        if self.max_row_versions is None:
+            return None
+        return "SELECT TOTAL_ROW_VERSIONS FROM information_schema.INNODB_TABLES WHERE NAME = %s"
+
+    @property
+    def instant_drop_column(self) -> bool:
+        """DROP COLUMN ... ALGORITHM=INSTANT: MariaDB 10.4+, MySQL 8.0.29+."""
+        return self.version >= ((10, 4, 0) if self.is_mariadb else (8, 0, 29))
+
+    # --- bounded, read-only probes on production (added for gate/data_probe.py) -
+    def statement_time_limit(self, seconds: float) -> Tuple[str, Tuple[Any, ...]]:
+        """A session statement-time limit: MariaDB's max_statement_time (seconds, every statement),
+        MySQL's max_execution_time (milliseconds, read-only SELECTs only: the probes are SELECTs)."""
+        if self.is_mariadb:
+            return "SET SESSION max_statement_time = %s", (float(seconds),)
+        return "SET SESSION max_execution_time = %s", (int(round(seconds * 1000)),)
+
+    @property
+    def statement_timeout_codes(self) -> Tuple[int, ...]:
+        """Errors of a statement stopped by that limit (MariaDB says 1317 for an in-place ALTER)."""
+        return (ER_STATEMENT_TIMEOUT_MARIADB, ER_QUERY_INTERRUPTED) if self.is_mariadb else (ER_QUERY_TIMEOUT_MYSQL, ER_QUERY_INTERRUPTED)
+
+    @property
+    def read_only_session(self) -> str:
+        """Refuses writes and DDL in this session (1792) on both; the account's grants are the real boundary."""
+        return "SET SESSION TRANSACTION READ ONLY"
+
+    @property
+    def read_write_session(self) -> str:
+        return "SET SESSION TRANSACTION READ WRITE"
+
+    @property
+    def fresh_table_statistics(self) -> Optional[str]:
+        """MySQL 8 caches information_schema.TABLES figures for a day (information_schema_stats_expiry)."""
+        return None if self.is_mariadb else "SET SESSION information_schema_stats_expiry = 0"
+
+    @property
+    def supports_if_exists_in_alter(self) -> bool:
+        """ADD COLUMN IF NOT EXISTS, DROP COLUMN IF EXISTS...: MariaDB only."""
+        return self.is_mariadb
+
+
+_REFUSAL = re.compile(
+    r"^(?P<clause>(?:ALGORITHM|LOCK)=\S+?) is not supported(?: for this operation)?\.?"
+    r"(?: Reason: (?P<reason>.*?)\.?)?(?: Try (?P<suggestion>\S+?))?\.?$"
+)
+
+
+@dataclass(frozen=True)
+class AlterAttempt:
+    """One rung of the ladder: the clause appended to the statement."""
+
+    algorithm: str
+    lock: Optional[str]
+
+    @property
+    def label(self) -> str:
+        return f"ALGORITHM={self.algorithm}" + (f", LOCK={self.lock}" if self.lock else "")
+
+
+@dataclass(frozen=True)
+class AlterRefusal:
+    code: int
+    clause: str  # what was refused: ALGORITHM=INSTANT, LOCK=NONE
+    reason: str  # the engine's reason (1846), "" for 1845
+    suggestion: str  # what it says to try: ALGORITHM=COPY, LOCK=SHARED
+    text: str
 
 
 def parse_server(version_string: str, version_comment: str = "") -> ServerInfo:

@@ -1,4 +1,4 @@
-"""Write a gate run's report: gate.json (everything), junit.xml (for CI), summary.md (for people).
+"""Write a gate run's report: gate.json (everything), junit.xml (for CI), summary.md (for people), gate.sarif (code scanning).
 
 Files are created 0600 in ``reports/<run-id>/``; nothing in them comes from
 connection settings, so no credential can end up in a report.
@@ -14,6 +14,8 @@ from xml.sax.saxutils import escape, quoteattr
 from ..core.check_registry import GROUP_ORDER, group_rank
 from ..core.checks import CheckResult, Waiver, failures, summary_line
 from ..core.errors import SchemagateError
+from .findings import findings_markdown, is_finding, relative
+from .sarif import sarif_document
 
 
 def write_report(
@@ -29,6 +31,7 @@ def write_report(
         "json": os.path.join(directory, "gate.json"),
         "junit": os.path.join(directory, "junit.xml"),
         "summary": os.path.join(directory, "summary.md"),
+        "sarif": os.path.join(directory, "gate.sarif"),
     }
     document = {
         "run": dict(run),
@@ -40,6 +43,7 @@ def write_report(
     _write(paths["json"], json.dumps(document, indent=2, sort_keys=False, default=str) + "\n")
     _write(paths["junit"], junit_xml(run, ordered))
     _write(paths["summary"], summary_markdown(run, ordered, waivers))
+    _write(paths["sarif"], json.dumps(sarif_document(run, ordered, run.get("source_root")), indent=2) + "\n")
     return paths
 
 
@@ -71,6 +75,8 @@ def junit_xml(run: Mapping[str, Any], results: Sequence[CheckResult]) -> str:
         )
         for result in members:
             attrs = f'classname={quoteattr("gate." + group)} name={quoteattr(result.code + " " + result.name)} time="{result.seconds:.3f}"'
+            if is_finding(result):  # CI report viewers link a testcase to file and line
+                attrs += f' file={quoteattr(relative(str(result.figures["file"]), run.get("source_root")))} line="{int(result.figures["line"])}"'
             if not result.blocking:
                 out = result.message + (f"\nwarning: {result.warning}" if result.warning else "")
                 out += f"\nwaived: {result.waived}" if result.waived else ""
@@ -144,6 +150,7 @@ def summary_markdown(run: Mapping[str, Any], results: Sequence[CheckResult], wai
         lines += ["", "## Warnings", ""]
         lines.extend(f"- {r.code} {r.group} / {_cell(r.name)}: {_cell(r.warning or r.message)}" for r in reported)
         lines.extend(f"- {r.code} {r.group} / {_cell(r.name)}: {_cell(r.warning)}" for r in warnings)
+    lines += findings_markdown(results, run.get("source_root"))
     if waivers:
         lines += ["", "## Waivers", "", "| check | object | reason | covered |", "|---|---|---|---|"]
         for waiver in waivers:

@@ -23,7 +23,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from ..core.bookkeeping import journal_table as journal_table_of
 from ..core.connection import MySQLError, error_code, error_text, quote_identifier, validate_identifier
@@ -210,9 +210,18 @@ class _Journal:
     error: Optional[str]
 
 
+# Extension point: a hook may run a statement itself instead of the runner (deploy/alter_wrapper.py hands
+# annotated ALTERs to pt-online-schema-change). Called with (migration, direction, statement) before each
+# statement; True means it ran it. A SchemagateError it raises is reported like a failed statement.
+StatementHook = Callable[[Migration, Direction, Statement], bool]
+
+
 class MigrationRunner:
-    def __init__(self, conn: Any, settings: RunnerSettings, migrations: Sequence[Migration]) -> None:
+    def __init__(
+        self, conn: Any, settings: RunnerSettings, migrations: Sequence[Migration], statement_hook: Optional[StatementHook] = None
+    ) -> None:
         self.conn = conn
+        self.statement_hook = statement_hook
         self.settings = settings.for_migrations(migrations)
         ordered = sorted(migrations, key=lambda m: m.sort_key)
         self.migrations: Dict[str, Migration] = {m.name: m for m in ordered}
@@ -491,11 +500,13 @@ class MigrationRunner:
                     raise self._unsafe_partial(migration, statement, index, len(statements), verdict.reason, effect)
                 sql = verdict.sql or sql
             try:
-                with self.conn.cursor() as cur:
-                    cur.execute(sql)
-                    while cur.nextset():
-                        pass
-            except MySQLError as exc:
+                hooked = sql is statement.sql and self.statement_hook is not None and self.statement_hook(migration, direction, statement)
+                if not hooked:
+                    with self.conn.cursor() as cur:
+                        cur.execute(sql)
+                        while cur.nextset():
+                            pass
+            except (MySQLError, SchemagateError) as exc:
                 failure = self._failure(migration, direction, statement, index, len(statements), exc, before, done)
                 changed = bool(failure.details.get("created_objects") or failure.details.get("removed_objects")) or index > 1
                 if direction == DOWN and not was_applied:
