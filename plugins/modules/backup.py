@@ -36,6 +36,7 @@ requirements:
   - Optionally, the Python package C(isal) on that host, for faster gzip (see O(compress_level))
 author: schemagate contributors (@schemagate)
 extends_documentation_fragment:
+  - schemagate.mysql.attributes
   - schemagate.mysql.connection
 options:
   database:
@@ -93,11 +94,9 @@ options:
     default: 2
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
     details: Runs the free-space and directory checks and reports the files it would write; dumps nothing.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
 notes:
   - Needs C(mariadb-dump) or C(mysqldump) on the host that runs the module, and the privileges a dump needs on

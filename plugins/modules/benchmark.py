@@ -26,6 +26,7 @@ description:
     a busy production database.
 author: schemagate contributors (@schemagate)
 extends_documentation_fragment:
+  - schemagate.mysql.attributes
   - schemagate.mysql.connection
 options:
   database:
@@ -51,11 +52,9 @@ options:
     default: 1000
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
     details: The module only reads (queries run in read-only transactions), so check mode runs it unchanged.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
 seealso:
   - module: schemagate.mysql.migrate

@@ -17,6 +17,7 @@ description:
     module drops O(scratch_database) only if it carries the marker of O(run_id), never O(database) itself.
 author: schemagate contributors (@schemagate)
 extends_documentation_fragment:
+  - schemagate.mysql.attributes
   - schemagate.mysql.connection
 options:
   database:
@@ -45,10 +46,8 @@ options:
     default: migrations
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
 '''
 

@@ -23,6 +23,7 @@ description:
     server it connects to, dropped at the end; O(database) is only read.
 author: schemagate contributors (@schemagate)
 extends_documentation_fragment:
+  - schemagate.mysql.attributes
   - schemagate.mysql.connection
   - schemagate.mysql.migration_set
 options:
@@ -78,10 +79,8 @@ options:
     default: false
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
 '''
 

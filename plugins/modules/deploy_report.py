@@ -16,6 +16,8 @@ description:
     each migration with its duration, the smoke test and any emergency rollback.
   - Does not connect to any database. The report is an artifact of the run, so the module reports C(changed=false).
 author: schemagate contributors (@schemagate)
+extends_documentation_fragment:
+  - schemagate.mysql.attributes
 options:
   state_dir:
     description: Directory of the deploy reports (created 0700 if missing).
@@ -81,10 +83,8 @@ options:
     default: {}
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: none
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
 '''
 

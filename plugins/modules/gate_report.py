@@ -17,6 +17,8 @@ description:
   - Does not connect to any database. Always reports C(changed=false), since the report is an artifact of the
     run, not state on the target.
 author: schemagate contributors (@schemagate)
+extends_documentation_fragment:
+  - schemagate.mysql.attributes
 options:
   report_dir:
     description: Directory to write into (created if missing).
@@ -48,11 +50,9 @@ options:
     type: path
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
     details: The report is written in check mode too, since the gate itself runs in check mode.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
 '''
 

@@ -27,6 +27,7 @@ description:
     The task fails only on bad input or when the server cannot be reached.
 author: schemagate contributors (@schemagate)
 extends_documentation_fragment:
+  - schemagate.mysql.attributes
   - schemagate.mysql.connection
 options:
   database:
@@ -42,11 +43,9 @@ options:
     elements: str
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
     details: Every probe is rolled back, so the check runs unchanged in check mode.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
 seealso:
   - module: schemagate.mysql.migrate

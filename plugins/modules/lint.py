@@ -21,6 +21,7 @@ description:
   - Only reads production, in a read-only session.
 author: schemagate contributors (@schemagate)
 extends_documentation_fragment:
+  - schemagate.mysql.attributes
   - schemagate.mysql.connection
   - schemagate.mysql.migration_set
 options:
@@ -43,10 +44,8 @@ options:
     default: 100000
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
 '''
 

@@ -26,6 +26,7 @@ description:
     short C(lock_wait_timeout) so DDL never queues behind a long transaction.
 author: schemagate contributors (@schemagate)
 extends_documentation_fragment:
+  - schemagate.mysql.attributes
   - schemagate.mysql.connection
   - schemagate.mysql.migration_set
 options:
@@ -80,11 +81,9 @@ options:
     default: 86400
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
     details: Pretend mode; returns the SQL that would run and changes nothing.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
 seealso:
   - name: Laravel migrations

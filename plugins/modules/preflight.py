@@ -16,6 +16,7 @@ description:
   - Only reads; never changes anything.
 author: schemagate contributors (@schemagate)
 extends_documentation_fragment:
+  - schemagate.mysql.attributes
   - schemagate.mysql.connection
   - schemagate.mysql.migration_set
 options:
@@ -38,10 +39,8 @@ options:
     type: str
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
 '''
 

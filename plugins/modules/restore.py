@@ -35,6 +35,7 @@ requirements:
   - Optionally, the Python package C(isal) on the host that executes the module, for faster reading of the gzip dump
 author: schemagate contributors (@schemagate)
 extends_documentation_fragment:
+  - schemagate.mysql.attributes
   - schemagate.mysql.connection
 options:
   database:
@@ -61,11 +62,9 @@ options:
     default: 2
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
     details: Checks the manifest (verified, same database, sha256) and reports what the swap would move; writes nothing.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
 notes:
   - Needs all privileges on C(<database>_sg_%) and, on O(database), the privileges the deploy account has

@@ -20,6 +20,7 @@ description:
   - Only runs on scratch databases made by M(schemagate.mysql.clone).
 author: schemagate contributors (@schemagate)
 extends_documentation_fragment:
+  - schemagate.mysql.attributes
   - schemagate.mysql.connection
   - schemagate.mysql.migration_set
 options:
@@ -34,10 +35,8 @@ options:
     default: 3
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: none
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
 '''
 

@@ -17,6 +17,8 @@ description:
     credentials are written to C(<path>/deploy.cnf) (mode 0600).
   - The server binary (C(mariadbd) or C(mysqld)) must be installed on the host; nothing is downloaded.
 author: schemagate contributors (@schemagate)
+extends_documentation_fragment:
+  - schemagate.mysql.attributes
 options:
   state:
     description: V(started) starts (initialising on first use), V(stopped) stops, V(absent) stops and deletes O(path).
@@ -49,11 +51,9 @@ options:
     default: false
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: partial
     details: Reports the current state and changes nothing.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
 '''
 

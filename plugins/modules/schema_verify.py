@@ -23,6 +23,7 @@ description:
     decides. Only bad input and connection errors fail the task.
 author: schemagate contributors (@schemagate)
 extends_documentation_fragment:
+  - schemagate.mysql.attributes
   - schemagate.mysql.connection
 options:
   database:
@@ -43,11 +44,9 @@ options:
     type: path
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
     details: The module only reads, so check mode runs every check as usual.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
     details: Differences from the expectations are returned in RV(checks) instead.
 seealso:

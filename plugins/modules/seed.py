@@ -18,6 +18,7 @@ description:
     is refused, so the gate can never write to production.
 author: schemagate contributors (@schemagate)
 extends_documentation_fragment:
+  - schemagate.mysql.attributes
   - schemagate.mysql.connection
 options:
   database:
@@ -48,11 +49,9 @@ options:
     default: []
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: partial
     details: Reports nothing to do and changes nothing.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
 '''
 
