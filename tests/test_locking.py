@@ -1,4 +1,4 @@
-"""Two runs against one database serialize on the deploy lock; DDL never queues for long."""
+"""Two runs against one database serialize on the migration lock (GET_LOCK); DDL never queues for long."""
 from __future__ import annotations
 
 import threading

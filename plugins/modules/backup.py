@@ -176,7 +176,7 @@ retention:
   returned: when not in check mode and O(verify=true)
   type: dict
   sample: {kept: [/var/backups/schemagate/askproai_db-20261124T130500Z.manifest.json], deleted: [], unverified: []}
-preflight:
+plan:
   description:
     - What the checks found, in bytes (C(estimate_bytes), C(free_bytes), C(required_bytes)), the dump tool, and
       whether the directory would be created.
@@ -194,7 +194,7 @@ server:
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.schemagate.mysql.plugins.module_utils.backup.backup import preflight, take_backup, verify_backup
+from ansible_collections.schemagate.mysql.plugins.module_utils.backup.backup import plan_backup, take_backup, verify_backup
 from ansible_collections.schemagate.mysql.plugins.module_utils.backup.backup_files import default_label, prune_backups, summary, validate_label
 from ansible_collections.schemagate.mysql.plugins.module_utils.core.scratch import check_scratch_target
 from ansible_collections.schemagate.mysql.plugins.module_utils.core.connection import ConnectionParams
@@ -227,13 +227,13 @@ def backup(module):
     if params['scratch_database']:
         check_scratch_target(database, params['scratch_database'])
     with connection(module) as (conn, server):
-        checked = preflight(conn, server, database, params['backup_dir'], label, params['min_free_ratio'], create=not module.check_mode)
+        checked = plan_backup(conn, server, database, params['backup_dir'], label, params['min_free_ratio'], create=not module.check_mode)
         result = dict(
             changed=True,
             label=label,
             backup_file=checked['dump_file'],
             manifest_file=checked['manifest_file'],
-            preflight=checked,
+            plan=checked,
             server=server_facts(server),
         )
         if module.check_mode:

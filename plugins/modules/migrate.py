@@ -56,7 +56,7 @@ options:
         (C(2025_10_01_060100), C(20240101120000), C(1.2)). For Flyway this writes Flyway's own C(BASELINE) row.
     type: str
   lock_timeout:
-    description: Seconds to wait for another run's deploy lock on the same database before failing.
+    description: Seconds to wait for another run's migration lock (GET_LOCK) on the same database before failing.
     type: int
     default: 60
   ddl_lock_wait_timeout:

@@ -136,7 +136,7 @@ def _make_directory(backup_dir: str) -> None:
         ) from None
 
 
-def preflight(
+def plan_backup(
     conn: Any,
     server: ServerInfo,
     database: str,
@@ -472,7 +472,7 @@ def take_backup(
     label = validate_label(label or default_label())
     if not 0 <= compress_level <= 9:
         raise SchemagateError(f"compress_level must be 0-9 (gzip's levels), got {compress_level}.")
-    plan = preflight(conn, server, database, backup_dir, label, min_free_ratio, create=True)
+    plan = plan_backup(conn, server, database, backup_dir, label, min_free_ratio, create=True)
     tool = plan["dump_tool"]
     version = tool_version(tool)
     tables = base_tables(conn, database)
@@ -521,7 +521,7 @@ def take_backup(
         write_manifest(plan["manifest_file"], manifest)  # last: a manifest always has its dump
     except BaseException:
         remove_file(partial)
-        remove_file(plan["dump_file"])  # preflight made sure it did not exist before
+        remove_file(plan["dump_file"])  # plan_backup made sure it did not exist before
         raise
     finally:
         shutil.rmtree(private_dir, ignore_errors=True)

@@ -1,6 +1,6 @@
 """Locks a migration run takes or waits for, and naming whoever holds them.
 
-The deploy lock is a server-side advisory lock (GET_LOCK): the server releases
+The migration lock is a server-side advisory lock (GET_LOCK): the server releases
 it when the holding session ends, so a killed run never leaves a stale lock.
 """
 from __future__ import annotations
@@ -24,14 +24,14 @@ def lock_name(database: str) -> str:
 
 @contextmanager
 def advisory_lock(conn: Any, database: str, timeout: int) -> Iterator[str]:
-    """Hold the per-database deploy lock; wait up to ``timeout`` s, then fail naming the holder."""
+    """Hold the per-database migration lock; wait up to ``timeout`` s, then fail naming the holder."""
     name = lock_name(database)
     with conn.cursor() as cur:
         cur.execute("SELECT GET_LOCK(%s, %s)", (name, timeout))
         (got,) = cur.fetchone()
     if got != 1:
         raise SchemagateError(
-            f"Another run holds the deploy lock {name!r} ({describe_lock_holder(conn, name)}); "
+            f"Another run holds the migration lock {name!r} ({describe_lock_holder(conn, name)}); "
             f"waited {timeout} s. Retry when it finishes, or raise lock_timeout.",
             {"lock": name},
         )

@@ -81,7 +81,7 @@ _JOURNAL_COLUMNS = (
 class RunnerSettings:
     database: str
     migrations_table: Optional[str] = None  # None: the history tool's own default table name
-    lock_timeout: int = 60  # seconds to wait for another run's deploy lock
+    lock_timeout: int = 60  # seconds to wait for another run's migration lock
     ddl_lock_wait_timeout: int = 5  # seconds a DDL statement may wait for a metadata lock
     history: str = AUTO  # whose bookkeeping table: auto = the migrations' own format's tool
     sql_mode: Optional[str] = None  # session sql_mode for migration statements (None: the server's)
