@@ -199,6 +199,23 @@ def test_backup_and_verify_round_trip(production_db, deploy_params, deploy, serv
     assert _no_schema_like(admin, f"{production_db}\\_sg\\_%")
 
 
+def test_manifest_keeps_the_rows_of_a_configured_migrations_table(admin, deploy_params, deploy, server, tmp_path):
+    """A team whose migrations table is not called `migrations` still gets its history in the manifest."""
+    name = create_database(admin, with_base_tables=False)
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f"CREATE TABLE `{name}`.app_schema_history (id INT PRIMARY KEY, migration VARCHAR(255), batch INT)")
+            cur.execute(f"INSERT INTO `{name}`.app_schema_history VALUES (1, '2026_01_01_000000_first', 1)")
+            cur.execute(f"CREATE TABLE `{name}`.migrations (id INT PRIMARY KEY, note VARCHAR(20))")  # the application's own
+        taken = backup.take_backup(
+            deploy_params, deploy, server, name, str(tmp_path), label="custom", migrations_table="app_schema_history"
+        )
+        recorded = taken["manifest"].to_dict()["migrations"]
+        assert recorded["app_schema_history"] == [{"id": 1, "migration": "2026_01_01_000000_first", "batch": 1}]
+    finally:
+        drop_database(admin, name)
+
+
 def test_parallel_restore_of_many_small_batches_never_deadlocks(admin, deploy_params, deploy, server, tmp_path):
     """Two workers starting on the same empty table deadlock in InnoDB (table lock with unique_checks off).
 

@@ -79,6 +79,12 @@ options:
         if a long transaction holds the tables longer than this. V(0) takes no lock (see the description).
     type: int
     default: 5
+  migrations_table:
+    description:
+      - Name of the table that records applied migrations (the migrate module's O(migrations_table)). Its rows, and
+        those of the migration tools' own tables, are kept in the manifest.
+    type: str
+    default: migrations
   compress_level:
     description:
       - gzip level of the dump file. V(1) (the default) is the fastest level that compresses, about 3x on a dump.
@@ -212,6 +218,7 @@ def main():
             scratch_database=dict(type='str'),
             min_free_ratio=dict(type='float', default=1.0),
             snapshot_lock_timeout=dict(type='int', default=5),
+            migrations_table=dict(type='str', default='migrations'),
             compress_level=dict(type='int', default=1),
             restore_workers=dict(type='int', default=2),
         ),
@@ -241,7 +248,7 @@ def backup(module):
         taken = take_backup(
             ConnectionParams.from_module_params(params), conn, server, database, params['backup_dir'], label,
             min_free_ratio=params['min_free_ratio'], snapshot_lock_timeout=params['snapshot_lock_timeout'],
-            compress_level=params['compress_level'],
+            compress_level=params['compress_level'], migrations_table=params['migrations_table'],
         )
         manifest = taken['manifest']
         if params['verify']:

@@ -28,7 +28,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from ..core.bookkeeping import MARKER_TABLE
+from ..core.bookkeeping import DEFAULT_MIGRATIONS_TABLE, MARKER_TABLE, history_tables
 from ..core.catalog import diff_tables, fingerprint, read_schema
 from ..core.compression import compressor_name, gzip_member
 from ..core.connection import ConnectionParams, MySQLError, connect, error_text, quote_identifier, quote_name
@@ -36,6 +36,7 @@ from ..core.dialect import ServerInfo
 from ..core.errors import SchemagateError
 from ..core.schema_model import Schema
 from ..core.scratch import check_scratch_target, create_scratch, drop_scratch, scratch_name
+from ..core.session import SqlSession
 from .backup_files import (
     MANIFEST_FORMAT,
     BackupState,
@@ -64,7 +65,6 @@ from .dump_tool import (
 )
 
 
-MIGRATION_TABLES = ("migrations", "schemagate_migrations")
 # Level 1: the dump still shrinks ~3x; with ISA-L installed it is also ~4x faster than zlib's level 1 (see compression.py).
 GZIP_LEVEL = 1
 _CHUNK = 1 << 20
@@ -90,10 +90,8 @@ def _plain_value(value: Any) -> Any:
 
 def estimate_bytes(conn: Any, database: str) -> int:
     """DATA_LENGTH + INDEX_LENGTH of the database: an upper bound of what its dump needs."""
+    SqlSession(conn).require_database(database)
     with conn.cursor() as cur:
-        cur.execute("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (database,))
-        if cur.fetchone() is None:
-            raise SchemagateError(f"Unknown database {database!r}: check the database name (or the account's privileges).")
         cur.execute(
             "SELECT COALESCE(SUM(DATA_LENGTH + INDEX_LENGTH), 0) FROM information_schema.TABLES "
             "WHERE TABLE_SCHEMA = %s AND TABLE_TYPE = 'BASE TABLE'",
@@ -228,11 +226,13 @@ def table_figures(conn: Any, database: str, tables: Sequence[str]) -> Dict[str, 
     return figures
 
 
-def migration_rows(conn: Any, database: str, tables: Sequence[str]) -> Dict[str, List[Dict[str, Any]]]:
-    """The rows of the migrations bookkeeping tables that exist, in id order."""
+def migration_rows(
+    conn: Any, database: str, tables: Sequence[str], migrations_table: str = DEFAULT_MIGRATIONS_TABLE
+) -> Dict[str, List[Dict[str, Any]]]:
+    """The rows of the tables that record applied migrations (``migrations_table`` and the tools' own), in id order."""
     rows: Dict[str, List[Dict[str, Any]]] = {}
     with conn.cursor() as cur:
-        for table in MIGRATION_TABLES:
+        for table in history_tables(migrations_table):
             if table not in tables:
                 continue
             cur.execute(f"SELECT * FROM {quote_identifier(database)}.{quote_identifier(table)} ORDER BY 1")
@@ -263,8 +263,9 @@ def recorded_schema(conn: Any, database: str, server: ServerInfo) -> RecordedSch
 class _Snapshot:
     """The manifest's figures, read in a snapshot aligned with the dump's (see the module docstring)."""
 
-    def __init__(self, params: ConnectionParams, database: str, lock_timeout: int) -> None:
+    def __init__(self, params: ConnectionParams, database: str, lock_timeout: int, migrations_table: str) -> None:
         self.database = database
+        self.migrations_table = migrations_table
         self.lock_timeout = lock_timeout
         self.snapshot = connect(params, database)
         try:
@@ -310,7 +311,7 @@ class _Snapshot:
         try:
             self.result = {
                 "tables": table_figures(self.snapshot, self.database, tables),
-                "migrations": migration_rows(self.snapshot, self.database, tables),
+                "migrations": migration_rows(self.snapshot, self.database, tables, self.migrations_table),
             }
             self.snapshot.commit()
         except BaseException as exc:  # pylint: disable=broad-exception-caught  # re-raised by the caller
@@ -462,6 +463,7 @@ def take_backup(
     snapshot_lock_timeout: int = 5,
     compress_level: int = GZIP_LEVEL,
     on_dump_start: Optional[Callable[["subprocess.Popen[bytes]"], None]] = None,
+    migrations_table: str = DEFAULT_MIGRATIONS_TABLE,
 ) -> Dict[str, Any]:
     """Dump ``database`` into ``backup_dir`` and write its manifest (``verified: false``).
 
@@ -481,7 +483,7 @@ def take_backup(
     partial = plan["dump_file"] + ".partial"
     try:
         option_file = write_client_option_file(params, server, private_dir)
-        snapshot = _Snapshot(params, database, snapshot_lock_timeout)
+        snapshot = _Snapshot(params, database, snapshot_lock_timeout, migrations_table)
         try:
             snapshot.begin(tables)
             written = _run_dump(

@@ -15,6 +15,7 @@ from ..core.connection import ConnectionParams, MySQLError, connect, error_text,
 from ..core.dialect import ServerInfo
 from ..core.errors import SchemagateError
 from ..core.scratch import create_scratch, drop_scratch, scratch_name
+from ..core.session import SqlSession
 from .backup import base_tables, compare, recorded_schema, restore_and_compare, table_figures
 from .backup_files import BackupState, check_backup_file, load_manifest
 from .dump_restore import RESTORE_WORKERS, without_definer
@@ -39,11 +40,10 @@ def restore_plan(conn: Any, manifest_path: str, database: str, run_id: str) -> D
     dump_path = check_backup_file(manifest_path, manifest)
     scratch = scratch_name(database, "restore", run_id)
     old = scratch_name(database, "old", run_id)
-    with conn.cursor() as cur:
-        for name in (scratch, old):
-            cur.execute("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (name,))
-            if cur.fetchone() is not None:
-                raise SchemagateError(f"Database {name!r} already exists: choose another run_id.")
+    session = SqlSession(conn)
+    for name in (scratch, old):
+        if session.database_exists(name):
+            raise SchemagateError(f"Database {name!r} already exists: choose another run_id.")
     production_tables = base_tables(conn, database, exclude=STAYS_IN_PRODUCTION)
     return {
         "manifest": manifest,

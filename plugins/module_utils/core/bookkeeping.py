@@ -41,3 +41,8 @@ def bookkeeping_tables(migrations_table: Optional[str] = DEFAULT_MIGRATIONS_TABL
 
 # The default set, for callers that do not know the migrations table's name.
 BOOKKEEPING_TABLES = bookkeeping_tables()
+
+
+def history_tables(migrations_table: Optional[str] = DEFAULT_MIGRATIONS_TABLE) -> Tuple[str, ...]:
+    """The bookkeeping tables that record applied migrations (what a backup's manifest keeps the rows of)."""
+    return tuple(name for name in bookkeeping_tables(migrations_table) if name not in (MARKER_TABLE, LOCK_TABLE))
