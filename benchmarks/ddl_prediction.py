@@ -27,7 +27,7 @@ from plugins.module_utils.core.connection import connect  # noqa: E402
 from plugins.module_utils.core.dialect import detect_server  # noqa: E402
 from plugins.module_utils.core.sql_script import split_statements  # noqa: E402
 from plugins.module_utils.gate import ddl_probe  # noqa: E402
-from plugins.module_utils.gate.schema_model import facts_of, read_catalog  # noqa: E402
+from plugins.module_utils.gate.statement_walk import facts_of, read_catalog  # noqa: E402
 from plugins.module_utils.migrate.migration_files import load_migrations  # noqa: E402
 from plugins.module_utils.sandbox import sandbox  # noqa: E402
 from plugins.module_utils.sandbox.sample_data import SampleScale, seed_base_data  # noqa: E402

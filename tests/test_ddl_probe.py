@@ -15,7 +15,7 @@ from helpers import create_production, drop_database
 from plugins.module_utils.core.connection import connect
 from plugins.module_utils.gate import ddl_probe
 from plugins.module_utils.gate.lint import finish
-from plugins.module_utils.gate.schema_model import facts_of, read_catalog, walk
+from plugins.module_utils.gate.statement_walk import facts_of, read_catalog, walk
 from plugins.module_utils.migrate.migration_files import load_migrations
 
 GIB = 1 << 30

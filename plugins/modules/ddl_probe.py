@@ -127,7 +127,7 @@ from ansible_collections.schemagate.mysql.plugins.module_utils.core.connection i
 from ansible_collections.schemagate.mysql.plugins.module_utils.core.module_glue import argument_spec, checks_result, connection, run
 from ansible_collections.schemagate.mysql.plugins.module_utils.gate import ddl_probe
 from ansible_collections.schemagate.mysql.plugins.module_utils.gate.lint import finish
-from ansible_collections.schemagate.mysql.plugins.module_utils.gate.schema_model import read_catalog, walk
+from ansible_collections.schemagate.mysql.plugins.module_utils.gate.statement_walk import read_catalog, walk
 from ansible_collections.schemagate.mysql.plugins.module_utils.migrate.options import MIGRATION_SET_ARGUMENT_SPEC, load_set
 
 

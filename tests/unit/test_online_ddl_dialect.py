@@ -9,7 +9,7 @@ from __future__ import annotations
 from plugins.module_utils.core.dialect import AlterAttempt, parse_server
 from plugins.module_utils.core.sql_parse import parse_statement
 from plugins.module_utils.gate import ddl_probe
-from plugins.module_utils.gate.schema_model import TableState
+from plugins.module_utils.gate.statement_walk import TableState
 
 MYSQL = parse_server("8.0.36", "MySQL Community Server - GPL")
 MYSQL_9 = parse_server("9.1.0", "MySQL Community Server - GPL")

@@ -31,7 +31,7 @@ from ..core.sql_parse import (
     REPLACE, AlterSpec, IndexDef,
 )
 from .findings import finding
-from .schema_model import ColumnState, Step, TableState, Walk, new_column_state
+from .statement_walk import ColumnState, Step, TableState, Walk, new_column_state
 from .type_change import enum_change, enum_used_predicate, family, loses_characters, misfit_predicate, narrowing
 
 

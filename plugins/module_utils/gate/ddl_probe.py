@@ -51,7 +51,7 @@ from ..core.sql_parse import (
 )
 from ..migrate.locks import describe_open_transactions
 from .findings import finding
-from .schema_model import Catalog, Step, TableState, altered_preexisting_tables, read_catalog, walk
+from .statement_walk import Catalog, Step, TableState, altered_preexisting_tables, read_catalog, walk
 
 ALGORITHM_RANK = {"COPY": 0, "INPLACE": 1, "NOCOPY": 2, "INSTANT": 3}
 INSTANT, IN_PLACE, REBUILD, COPY = "instant", "in-place, no rebuild", "in-place rebuild", "copy"

@@ -14,7 +14,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 from ..core.annotations import ALLOW, Annotation
 from ..core.check_registry import Severity, definition
 from ..core.checks import CheckResult
-from .schema_model import Step
+from .statement_walk import Step
 
 ALLOWED_PREFIX = "allowed in "
 

@@ -8,7 +8,7 @@ reordered, MF104 foreign key dropped, MY101 statement not safe to re-run, DM101
 data migration inside a DDL migration; LN101-LN103 say what was linted, what was
 not understood and which annotations are malformed or stale.
 
-"Pre-existing" and "populated" come from production's catalog (schema_model):
+"Pre-existing" and "populated" come from production's catalog (statement_walk.py):
 a table this deploy creates is empty, so dropping or narrowing it destroys nothing.
 """
 from __future__ import annotations
@@ -31,7 +31,7 @@ from ..core.sql_parse import (
 )
 from . import data_probe
 from .findings import annotation_checks, apply_allow_annotations, finding
-from .schema_model import (
+from .statement_walk import (
     ColumnState, Step, TableState, Walk, altered_preexisting_tables, confirm_rows, new_column_state, read_catalog, walk,
 )
 from .type_change import enum_change, family, loses_characters, narrowing
