@@ -81,8 +81,9 @@ server:
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.schemagate.mysql.plugins.module_utils.core.bookkeeping import LOCK_TABLE, MARKER_TABLE, bookkeeping_tables
+from ansible_collections.schemagate.mysql.plugins.module_utils.core.bookkeeping import history_tables
 from ansible_collections.schemagate.mysql.plugins.module_utils.core.scratch import check_scratch_target, drop_scratch
+from ansible_collections.schemagate.mysql.plugins.module_utils.core.session import SqlSession
 from ansible_collections.schemagate.mysql.plugins.module_utils.gate.clone import clone_schema
 from ansible_collections.schemagate.mysql.plugins.module_utils.core.module_glue import argument_spec, connection, run, server_facts
 
@@ -105,14 +106,14 @@ def clone(module):
     params = module.params
     check_scratch_target(params['database'], params['scratch_database'])
     with connection(module) as (conn, server):
-        if module.check_mode:
-            return dict(changed=True, server=server_facts(server))
+        if module.check_mode:  # predicted from state: a copy is always built afresh; only an existing one is dropped
+            exists = SqlSession(conn).database_exists(params['scratch_database'])
+            return dict(changed=exists if params['state'] == 'absent' else True, server=server_facts(server))
         if params['state'] == 'absent':
             dropped = drop_scratch(conn, params['database'], params['scratch_database'], params['run_id'])
             return dict(changed=dropped, server=server_facts(server))
         # The rows of every migration tool's table and schemagate's journals: the rehearsal starts at production's history.
-        table = params['migrations_table'] or 'migrations'
-        history = [t for t in bookkeeping_tables(table) if t not in (MARKER_TABLE, LOCK_TABLE)]
+        history = list(history_tables(params['migrations_table']))
         report = clone_schema(conn, server, params['database'], params['scratch_database'], params['run_id'], history)
         return dict(changed=True, clone=report.as_dict(), server=server_facts(server))
 

@@ -112,8 +112,8 @@ def seed(module):
     plan = SeedPlan(rows=rows, default_rows=params['default_rows'], tenant_column=params['tenant_column'])
     with connection(module) as (conn, server):
         require_scratch(conn, params['database'])
-        if module.check_mode:
-            return dict(changed=False, server=server_facts(server))
+        if module.check_mode:  # predicted from the plan: any rows to insert is a change
+            return dict(changed=plan.default_rows > 0 or any(count > 0 for count in rows.values()), server=server_facts(server))
         exclude = list(bookkeeping_tables(params['migrations_table'])) + params['exclude']
         result = seed_database(conn, server, params['database'], plan, exclude=exclude)
         return dict(changed=bool(result.rows), seeded=result.as_dict(), server=server_facts(server))
