@@ -5,7 +5,7 @@ a database whose marker it wrote, and never one whose name is the source's.
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Optional, Tuple
 
 from .bookkeeping import MARKER_TABLE
 from .connection import MySQLError, error_text, quote_identifier, validate_identifier
@@ -76,25 +76,28 @@ def require_scratch(conn: Any, database: str) -> str:
     return run_id
 
 
-def create_scratch(conn: Any, source: str, target: str, run_id: str) -> None:
+def create_scratch(conn: Any, source: str, target: str, run_id: str, charset: Optional[Tuple[str, str]] = None) -> None:
     """Create an empty scratch database ``target`` with ``source``'s character set and this run's marker.
 
     For callers that fill the database themselves (the backup verification restores a dump into it);
-    the marker lets ``drop_scratch`` drop it later, and nothing else.
+    the marker lets ``drop_scratch`` drop it later, and nothing else. ``charset`` (character set, collation)
+    is ``source``'s when it lives on another server than ``conn``'s; else it is read here.
     """
     check_scratch_target(source, target)
     with conn.cursor() as cur:
-        if not database_exists(cur, source):
+        if charset is None and not database_exists(cur, source):
             raise SchemagateError(f"Unknown database {source!r}: check schemagate_database.")
         if database_exists(cur, target):
             raise SchemagateError(
                 f"Scratch database {target!r} already exists: drop it (if schemagate left it) or choose another run id."
             )
-        cur.execute(
-            "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s",
-            (source,),
-        )
-        charset, collation = cur.fetchone()
+        if charset is None:
+            cur.execute(
+                "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s",
+                (source,),
+            )
+            charset = cur.fetchone()
+        charset, collation = charset
         dst = quote_identifier(target)
         try:
             cur.execute(f"CREATE DATABASE {dst} CHARACTER SET {charset} COLLATE {collation}")
