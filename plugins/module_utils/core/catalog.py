@@ -15,6 +15,7 @@ from .bookkeeping import BOOKKEEPING_TABLES
 from .connection import MySQLError, quote_identifier, quote_name, validate_identifier
 from .dialect import ServerInfo, normalize_column_type, normalize_default, normalize_extra, normalize_fk_rule
 from .server_errors import error_text
+from .table_ddl import fk_index_candidates, parse_create_table
 from .schema_model import CheckConstraint, Column, ForeignKey, Index, Schema, Table, Tables
 
 
@@ -257,6 +258,25 @@ def generated_fk_indexes(
                 cur.execute(f"DROP TEMPORARY TABLE IF EXISTS {probe}")
             found[table] = sorted(index for index in indexes if index not in left)
     return found, "probed on a temporary copy of each table"
+
+
+def find_generated_fk_indexes(
+    conn: Any, database: str, server: ServerInfo, tables: Iterable[str]
+) -> Tuple[Optional[Dict[str, List[str]]], str]:
+    """``generated_fk_indexes`` for ``tables`` of ``database``, with the candidates read from SHOW CREATE TABLE."""
+    candidates: Dict[str, Dict[str, Sequence[str]]] = {}
+    with conn.cursor() as cur:
+        for table in tables:
+            cur.execute(f"SHOW CREATE TABLE {quote_identifier(database)}.{quote_name(table)}")
+            parsed = parse_create_table(cur.fetchone()[1])
+            if parsed is None:
+                continue
+            found = {index: parsed.key(index).parts for index in fk_index_candidates(parsed).values()}  # type: ignore[union-attr]
+            if found:
+                candidates[table] = found  # type: ignore[assignment]
+    if not candidates:
+        return {}, "no index could be one the server generated"
+    return generated_fk_indexes(conn, database, server, candidates)
 
 
 def portable_schema(schema: Schema, database: str) -> Schema:
