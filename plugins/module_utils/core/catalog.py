@@ -256,7 +256,9 @@ def generated_fk_indexes(
                 return None, f"not probed: {error_text(exc)}"
             finally:
                 cur.execute(f"DROP TEMPORARY TABLE IF EXISTS {probe}")
-            found[table] = sorted(index for index in indexes if index not in left)
+            generated = sorted(index for index in indexes if index not in left)
+            if generated:
+                found[table] = generated
     return found, "probed on a temporary copy of each table"
 
 
