@@ -167,7 +167,8 @@ class Manifest:  # pylint: disable=too-many-instance-attributes  # one attribute
             "compressor": self.compressor, "started_utc": self.started_utc, "finished_utc": self.finished_utc,
             "seconds": self.seconds, "file": self.file, "size_bytes": self.size_bytes, "sha256": self.sha256,
             "estimate_bytes": self.estimate_bytes, "consistency": self.consistency, "dump_warnings": self.dump_warnings,
-            "migrations": self.migrations, "generated_fk_indexes": self.generated_fk_indexes, "tables": {name: figures.to_dict() for name, figures in self.tables.items()},
+            "migrations": self.migrations, "generated_fk_indexes": self.generated_fk_indexes,
+            "tables": {name: figures.to_dict() for name, figures in self.tables.items()},
             "schema": self.schema.to_dict(), "verified": self.verified, "verification": self.verification,
         }
         return {**{key: values[key] for key in _MANIFEST_KEYS}, **self.other}
