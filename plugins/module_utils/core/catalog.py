@@ -183,7 +183,10 @@ def read_routines(conn: Any, database: str) -> Dict[str, Dict[str, str]]:
             "SELECT TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS WHERE TABLE_SCHEMA = %s",
             (database,),
         )
-        objects["views"] = {name: " ".join((body or "").split()) for name, body in cur.fetchall()}
+        # The server qualifies every table a view reads with the view's own database: taken out, so the same
+        # view reads the same in production and in a copy under another name (the gate's, a restore's).
+        own = f"`{database}`."
+        objects["views"] = {name: " ".join((body or "").replace(own, "").split()) for name, body in cur.fetchall()}
         cur.execute(
             "SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE, ACTION_TIMING, EVENT_MANIPULATION, ACTION_STATEMENT "
             "FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = %s",
