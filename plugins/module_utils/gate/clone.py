@@ -192,7 +192,7 @@ def _match_row_formats(read: Any, write: Any, source: str, target: str) -> None:
     server's innodb_default_row_format."""
     query = "SELECT TABLE_NAME, ROW_FORMAT FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_TYPE = 'BASE TABLE'"
     read.execute(query, (source,))
-    wanted = {name: fmt for name, fmt in read.fetchall()}
+    wanted = dict(read.fetchall())
     write.execute(query, (target,))
     for name, fmt in write.fetchall():
         if name in wanted and wanted[name] and fmt and str(wanted[name]).upper() != str(fmt).upper():
@@ -263,10 +263,10 @@ def _copy_views(read: Any, write: Any, source: str, target: str, views: List[str
                 failed.append((name, error_text(exc)))
         if len(failed) == len(pending):
             raise SchemagateError(
-                f"Could not copy views {', '.join(name for name, _ in failed)} of {source!r}: they use objects outside it "
+                f"Could not copy views {', '.join(name for name, _reason in failed)} of {source!r}: they use objects outside it "
                 f"({failed[0][1]})"
             )
-        pending = [name for name, _ in failed]
+        pending = [name for name, _reason in failed]
 
 
 def _copy_triggers(read: Any, write: Any, source: str, report: CloneReport) -> None:
