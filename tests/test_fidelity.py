@@ -151,7 +151,7 @@ def test_copy_and_production_migrated_side_by_side_stay_equal(admin, server, pro
     copy = SCRATCH_PREFIX + uuid.uuid4().hex[:10]
     old_style = SCRATCH_PREFIX + uuid.uuid4().hex[:10]
     try:
-        report = clone_schema(source, server, production, copy, "fidelity", (), target_conn=destination).as_dict()
+        report = clone_schema(source, destination, server, production, copy, "fidelity", ()).as_dict()
         assert report["generated_rule"] == "probed on a temporary copy of each table"
         assert report["generated_fk_indexes"] == {"customers": ["customers_company_id_foreign"], "orders": ["customer_id", "orders_company_fk"]}
         assert report["views"] == ["v_customers", "company_totals"]  # dependency order, found by the copy

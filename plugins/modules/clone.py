@@ -131,7 +131,7 @@ def clone(module):
             return dict(changed=dropped, server=server_facts(server))
         # The rows of every migration tool's table and schemagate's journals: the rehearsal starts at production's history.
         history = list(history_tables(params['migrations_table']))
-        report = clone_schema(conn, server, params['database'], params['scratch_database'], params['run_id'], history)
+        report = clone_schema(conn, conn, server, params['database'], params['scratch_database'], params['run_id'], history)
         return dict(changed=True, clone=report.as_dict(), server=server_facts(server))
 
 

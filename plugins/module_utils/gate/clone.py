@@ -80,42 +80,31 @@ class CloneReport:
         }
 
 
-def clone_schema(
-    conn: Any,
+def clone_schema(  # pylint: disable=too-many-positional-arguments
+    source_conn: Any,
+    target_conn: Any,
     server: ServerInfo,
     source: str,
     target: str,
     run_id: str,
     copy_rows_of: Sequence[str] = ("migrations", "schemagate_migrations"),
-    target_conn: Any = None,
+    other_server: bool = False,
 ) -> CloneReport:
-    """Create ``target`` (through ``target_conn``, default ``conn``) as a faithful copy of ``source`` (read on ``conn``)."""
+    """Create ``target`` through ``target_conn`` as a faithful copy of ``source``, read through ``source_conn``.
+
+    ``source_conn`` (production, ``server``) is only read. With ``other_server`` the two connections reach
+    different servers (the rehearsal server), and ``target`` may bear ``source``'s name.
+    """
     started = time.monotonic()
     report = CloneReport(source, target, run_id)
-    destination = target_conn if target_conn is not None else conn
-    if target_conn is None:
-        create_scratch(conn, source, target, run_id)
-    else:
-        create_scratch(destination, source, target, run_id, charset=_database_charset(conn, source))
+    create_scratch(target_conn, source, target, run_id, source_conn if other_server else None)
     try:
-        _copy(conn, server, destination, source, target, report, copy_rows_of)
+        _copy(source_conn, server, target_conn, source, target, report, copy_rows_of)
     except MySQLError as exc:
         raise SchemagateError(f"Cloning {source!r} into {target!r} failed: {error_text(exc)}") from None
-    _check_faithful(conn, server, destination, source, target, report)
+    _check_faithful(source_conn, server, target_conn, source, target, report)
     report.seconds = time.monotonic() - started
     return report
-
-
-def _database_charset(conn: Any, database: str) -> Tuple[str, str]:
-    with conn.cursor() as cur:
-        cur.execute(
-            "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s",
-            (database,),
-        )
-        row = cur.fetchone()
-    if row is None:
-        raise SchemagateError(f"Unknown database {database!r}: check schemagate_database.")
-    return str(row[0]), str(row[1])
 
 
 def _copy(
