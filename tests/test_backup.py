@@ -266,7 +266,7 @@ def test_secondary_keys_are_deferred_only_where_it_is_safe():
     )
     rebuilt, keys, foreign = dump_restore.defer_secondary_keys(create)
     assert keys == ["ADD UNIQUE KEY `t_email_unique` (`email`)", "ADD KEY `idx_company` (`company_id`)"]
-    assert foreign == ["ADD CONSTRAINT `t_company_fk` FOREIGN KEY (`company_id`) REFERENCES `companies` (`id`) ON DELETE CASCADE"]
+    assert foreign == ["ALTER TABLE `t` ADD CONSTRAINT `t_company_fk` FOREIGN KEY (`company_id`) REFERENCES `companies` (`id`) ON DELETE CASCADE"]
     assert rebuilt.endswith("  FULLTEXT KEY `ft_email` (`email`),\n  CONSTRAINT `chk_email` CHECK (`email` <> '')\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4")
     assert "idx_company" not in rebuilt and "FOREIGN KEY" not in rebuilt
     # An AUTO_INCREMENT column that only a secondary key covers needs that key at CREATE time.

@@ -131,7 +131,7 @@ def test_a_scratch_database_named_like_production_is_refused(admin, database):
         with pytest.raises(SchemagateError, match="is the production database itself"):
             check_scratch_target(database, name)
     with pytest.raises(SchemagateError, match="is the production database itself"):
-        clone_schema(admin, detect_server(admin), database, database, "run1")
+        clone_schema(admin, admin, detect_server(admin), database, database, "run1")
     # A database schemagate did not clone is never dropped, whatever the caller asks.
     with pytest.raises(SchemagateError, match="not created by this schemagate run"):
         drop_scratch(admin, "some_other_production", database, "run1")

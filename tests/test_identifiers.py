@@ -45,7 +45,7 @@ def test_quote_identifier_quotes_every_legal_name_and_refuses_only_impossible_on
 
 def test_tables_and_columns_with_odd_names_are_copied_seeded_and_probed(admin, server, odd_database):
     copy = odd_database + "_c"
-    report = clone_schema(admin, server, odd_database, copy, "odd1", ())
+    report = clone_schema(admin, admin, server, odd_database, copy, "odd1", ())
     try:
         assert sorted(t for t in report.tables if not t.startswith("schemagate_")) == ["order items", "order-customers"]
         assert read_tables(admin, copy, server, only=["order items", "order-customers"]) == \

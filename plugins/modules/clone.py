@@ -10,9 +10,17 @@ module: clone
 short_description: Clone a database's schema into a scratch database, or drop that scratch database
 version_added: "0.1.0"
 description:
-  - With O(state=present), creates O(scratch_database) with the structure of O(database) (tables with their
-    indexes and foreign keys, views, triggers, routines) and the rows of its migration bookkeeping tables, so the
-    clone sits at the same migration state. O(database) is only read.
+  - With O(state=present), creates O(scratch_database) as a faithful copy of the structure of O(database), that is tables
+    with their keys, foreign keys, CHECKs and table options (engine, row format, character set, collation,
+    comment), procedures and functions, views in dependency order, triggers in firing order and events (created
+    disabled), plus the rows of its migration bookkeeping tables, so the clone sits at the same migration state.
+    O(database) is only read.
+  - An index the server generated for a foreign key stays generated in the copy (the foreign key is added after
+    the table and the server makes the index), so a later covering index drops it in the copy as in production.
+    Which indexes are generated is probed on a session-private temporary copy of each table; when the account
+    may not create temporary tables, or the binary log would record them, it is judged from the names.
+  - Views, triggers, routines and events get the connecting account as DEFINER; SQL SECURITY stays as in
+    O(database). The copy is compared with O(database) (schema fingerprint, table options) and fails when it differs.
   - The scratch database gets a C(schemagate_scratch) marker table naming O(run_id). With O(state=absent) the
     module drops O(scratch_database) only if it carries the marker of O(run_id), never O(database) itself.
 author: schemagate contributors (@schemagate)
@@ -70,10 +78,19 @@ EXAMPLES = r'''
 
 RETURN = r'''
 clone:
-  description: What was cloned (tables, views, triggers, routines, copied bookkeeping rows, seconds).
+  description:
+    - What was cloned (tables, views, triggers, routines, events, copied bookkeeping rows, seconds), the indexes left
+      to the server to generate (C(generated_fk_indexes), per table), how they were found (C(generated_rule)), those
+      generated on production that could only be copied as explicit (C(kept_explicit)) and the copy's fingerprint.
   returned: when O(state=present)
   type: dict
-  sample: {source: askproai_db, target: askproai_db_sg_gate_1, tables: [appointments, branches], copied_rows: {migrations: 6}}
+  sample:
+    source: askproai_db
+    target: askproai_db_sg_gate_1
+    tables: [appointments, branches]
+    copied_rows: {migrations: 6}
+    generated_fk_indexes: {customers: [customers_company_id_foreign]}
+    generated_rule: probed on a temporary copy of each table
 server:
   description: Flavour and version of the server.
   returned: always
@@ -114,7 +131,7 @@ def clone(module):
             return dict(changed=dropped, server=server_facts(server))
         # The rows of every migration tool's table and schemagate's journals: the rehearsal starts at production's history.
         history = list(history_tables(params['migrations_table']))
-        report = clone_schema(conn, server, params['database'], params['scratch_database'], params['run_id'], history)
+        report = clone_schema(conn, conn, server, params['database'], params['scratch_database'], params['run_id'], history)
         return dict(changed=True, clone=report.as_dict(), server=server_facts(server))
 
 

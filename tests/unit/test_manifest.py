@@ -47,6 +47,7 @@ def written_by_take_backup(verified: bool = False):
         "consistency": {"figures": "COUNT(*) and CHECKSUM TABLE", "writes_paused_ms": 12.5},
         "dump_warnings": [],
         "migrations": {"migrations": [{"id": 1, "migration": "2025_10_01_060100_create_notification_configurations_table", "batch": 1}]},
+        "generated_fk_indexes": {"customers": ["customers_company_id_foreign"]},
         "tables": {"companies": {"rows": 20, "checksum": 707070207}, "customers": {"rows": 50000, "checksum": None}},
         "schema": {
             "fingerprint": "f" * 64,

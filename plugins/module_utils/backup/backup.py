@@ -29,7 +29,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..core.bookkeeping import DEFAULT_MIGRATIONS_TABLE, MARKER_TABLE, history_tables
-from ..core.catalog import diff_tables, fingerprint, read_schema
+from ..core.catalog import diff_tables, find_generated_fk_indexes, fingerprint, read_schema
 from ..core.compression import compressor_name, gzip_member
 from ..core.connection import ConnectionParams, MySQLError, connect, error_text, quote_identifier, quote_name
 from ..core.dialect import ServerInfo
@@ -478,6 +478,7 @@ def take_backup(
     tool = plan["dump_tool"]
     version = tool_version(tool)
     tables = base_tables(conn, database)
+    generated, _how = find_generated_fk_indexes(conn, database, server, tables)
     started_utc, started = utc_now(), time.monotonic()
     private_dir = tempfile.mkdtemp(prefix="schemagate-backup-")  # 0700
     partial = plan["dump_file"] + ".partial"
@@ -514,6 +515,7 @@ def take_backup(
             },
             dump_warnings=written["warnings"],
             migrations=figures["migrations"],
+            generated_fk_indexes=generated,
             tables=figures["tables"],
             schema=recorded_schema(conn, database, server),
             state=BackupState.UNVERIFIED,
@@ -647,7 +649,7 @@ def restore_and_compare(
     params: ConnectionParams, conn: Any, server: ServerInfo, manifest: Manifest, dump_path: str, target: str, workers: int
 ) -> Tuple[Dict[str, Any], List[str]]:
     """Restore ``dump_path`` into the scratch database ``target``; return what was restored and the mismatches with ``manifest``."""
-    restored = restore_dump(params, dump_path, manifest.database, target, workers)
+    restored = restore_dump(params, dump_path, manifest.database, target, workers, manifest.generated_fk_indexes)
     started = time.monotonic()
     tables = base_tables(conn, target, exclude=(MARKER_TABLE,))
     figures = table_figures(conn, target, tables)

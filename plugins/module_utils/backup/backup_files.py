@@ -109,6 +109,7 @@ class RecordedSchema:
 _MANIFEST_KEYS = (
     "format", "database", "label", "server", "dump_tool", "dump_options", "compress_level", "compressor", "started_utc",
     "finished_utc", "seconds", "file", "size_bytes", "sha256", "estimate_bytes", "consistency", "dump_warnings", "migrations",
+    "generated_fk_indexes",
     "tables", "schema", "verified", "verification",
 )
 _REQUIRED_KEYS = ("format", "database", "label", "file", "sha256", "tables", "schema")
@@ -141,6 +142,9 @@ class Manifest:  # pylint: disable=too-many-instance-attributes  # one attribute
     consistency: Optional[Dict[str, Any]] = None
     dump_warnings: Optional[List[str]] = None
     migrations: Optional[Dict[str, List[Dict[str, Any]]]] = None  # the rows of the migrations tables
+    # table -> indexes the server generated for a foreign key (the restore leaves them to the server again);
+    # None when they could not be told apart (the restore then judges from the dump's names)
+    generated_fk_indexes: Optional[Dict[str, List[str]]] = None
     other: Dict[str, Any] = field(default_factory=dict)  # keys this version does not know, kept as they are
 
     @property
@@ -163,7 +167,8 @@ class Manifest:  # pylint: disable=too-many-instance-attributes  # one attribute
             "compressor": self.compressor, "started_utc": self.started_utc, "finished_utc": self.finished_utc,
             "seconds": self.seconds, "file": self.file, "size_bytes": self.size_bytes, "sha256": self.sha256,
             "estimate_bytes": self.estimate_bytes, "consistency": self.consistency, "dump_warnings": self.dump_warnings,
-            "migrations": self.migrations, "tables": {name: figures.to_dict() for name, figures in self.tables.items()},
+            "migrations": self.migrations, "generated_fk_indexes": self.generated_fk_indexes,
+            "tables": {name: figures.to_dict() for name, figures in self.tables.items()},
             "schema": self.schema.to_dict(), "verified": self.verified, "verification": self.verification,
         }
         return {**{key: values[key] for key in _MANIFEST_KEYS}, **self.other}
@@ -203,6 +208,7 @@ class Manifest:  # pylint: disable=too-many-instance-attributes  # one attribute
             consistency=check.optional("consistency", dict),
             dump_warnings=check.optional("dump_warnings", list),
             migrations=check.optional("migrations", dict),
+            generated_fk_indexes=check.optional("generated_fk_indexes", dict),
             other={key: value for key, value in data.items() if key not in _MANIFEST_KEYS},
         )
 

@@ -19,6 +19,7 @@ from ..core.connection import ConnectionParams, MySQLError, connect, error_text,
 from ..core.errors import SchemagateError
 from ..core.scratch import check_scratch_target
 from ..core.sql_script import split_statements
+from ..core.table_ddl import fk_index_candidates, generated_by_rule, parse_create_table, plan_table
 
 
 RESTORE_WORKERS = 2
@@ -155,38 +156,38 @@ def _for_database(sql: str, kind: str, source: str, target: str, path: str) -> s
     return sql
 
 
-_BODY_LINE = re.compile(r"^  (?:`|PRIMARY KEY|UNIQUE KEY|KEY|FULLTEXT KEY|SPATIAL KEY|CONSTRAINT|INDEX|PERIOD|SYSTEM)")
-_SECONDARY_KEY = re.compile(r"^  (?:UNIQUE )?KEY `(?:[^`]|``)+` \(")
-_FOREIGN_KEY = re.compile(r"^  CONSTRAINT `(?:[^`]|``)+` FOREIGN KEY ")
-_AUTO_INCREMENT_COLUMN = re.compile(r"^  (`(?:[^`]|``)+`) .*\bAUTO_INCREMENT\b")
-
-
-def defer_secondary_keys(create: str) -> Tuple[str, List[str], List[str]]:
-    """A dumped CREATE TABLE without its secondary keys and foreign keys, plus the clauses that add them back.
+def defer_secondary_keys(create: str, generated: Optional[Sequence[str]] = None) -> Tuple[str, List[str], List[str]]:
+    """A dumped CREATE TABLE without its secondary keys and foreign keys, plus what adds them back.
 
     Loading rows into a table that has only its primary key, then building each secondary index in
     one sorted pass, is much faster than maintaining every index row by row (myloader's
-    --innodb-optimize-keys does the same). Returns ``(create, key_clauses, foreign_key_clauses)``.
+    --innodb-optimize-keys does the same). Returns ``(create, key_clauses, foreign_key_statements)``:
+    the ``ADD KEY`` clauses of one ALTER, then the ALTER statements that add the foreign keys, in order.
+    An index the server had generated for a foreign key (``generated``, from the manifest; judged from
+    the names when None, ``table_ddl.generated_by_rule``) is not added back: adding its foreign key makes
+    the server generate it again, so a later covering index drops it as it does in production.
     Anything the parser does not recognise line by line (and tables whose AUTO_INCREMENT column
     needs a secondary key) is left exactly as dumped, with nothing deferred.
     """
-    lines = create.split("\n")
-    close = next((index for index, line in enumerate(lines) if line.startswith(")")), None)
-    if close is None or close < 2 or not lines[0].rstrip().endswith("("):
+    table = parse_create_table(create)
+    if table is None:
         return create, [], []
-    body = [line[:-1] if line.endswith(",") else line for line in lines[1:close]]
-    if not all(_BODY_LINE.match(line) for line in body):
+    keys = [key for key in table.keys if key.kind in ("KEY", "UNIQUE KEY")]
+    if not keys and not table.foreign_keys:
         return create, [], []
-    keys = [line for line in body if _SECONDARY_KEY.match(line)]
-    foreign = [line for line in body if _FOREIGN_KEY.match(line)]
-    if not keys and not foreign:
+    auto = table.auto_increment_column
+    if auto and not (table.primary_parts and table.primary_parts[0] == auto):
         return create, [], []
-    auto = next((match.group(1) for match in map(_AUTO_INCREMENT_COLUMN.match, body) if match), None)
-    if auto and not any(line.startswith(f"  PRIMARY KEY ({auto}") for line in body):
-        return create, [], []
-    kept = [line for line in body if line not in keys and line not in foreign]
-    rebuilt = "\n".join([lines[0], ",\n".join(kept), *lines[close:]])
-    return rebuilt, ["ADD " + line.strip() for line in keys], ["ADD " + line.strip() for line in foreign]
+    candidates = fk_index_candidates(table)
+    if generated is None:
+        chosen = generated_by_rule(table)
+    else:
+        chosen = {fk: index for fk, index in candidates.items() if index in set(generated)}
+    plan = plan_table(table, chosen)
+    left_to_server = set(plan.generated.values())
+    deferred = [key for key in keys if key.name not in left_to_server]
+    rebuilt = table.render(tuple(key.text for key in keys) + tuple(f.text for f in table.foreign_keys))
+    return rebuilt, ["ADD " + key.text for key in deferred], plan.foreign_key_statements
 
 
 class _InsertWorkers:
@@ -262,8 +263,9 @@ class _InsertWorkers:
         self._connections = []
 
 
-def restore_dump(
-    params: ConnectionParams, dump_path: str, source: str, target: str, workers: int = RESTORE_WORKERS
+def restore_dump(  # pylint: disable=too-many-positional-arguments
+    params: ConnectionParams, dump_path: str, source: str, target: str, workers: int = RESTORE_WORKERS,
+    generated_fk_indexes: Optional[Dict[str, List[str]]] = None,
 ) -> Dict[str, Any]:
     """Restore a dump of ``source`` into the (empty, existing) database ``target``, in parallel.
 
@@ -275,7 +277,9 @@ def restore_dump(
     ALTER TABLE ... DISABLE/ENABLE KEYS are skipped (they would serialise the workers; the KEYS
     statements only matter for MyISAM, whose indexes are then built row by row). DEFINER clauses
     are dropped: the restoring account becomes the definer. Secondary keys and foreign keys are
-    added after all rows are in (``defer_secondary_keys``), one ALTER TABLE per table, in parallel.
+    added after all rows are in (``defer_secondary_keys``), one ALTER TABLE per table, in parallel; the
+    indexes production's server generated for a foreign key (``generated_fk_indexes``, table -> names, as
+    the manifest records them) are left to the server to generate again.
 
     Returns the tables restored, the statements counted and ``objects``: the statements that
     recreate views, triggers, routines and events with their session settings, in dump order
@@ -328,7 +332,8 @@ def restore_dump(
                     if table and plain_statement(statement).upper().startswith("CREATE"):
                         tables.append(table)
                         first_batch_pending = True
-                        statement, keys, foreign = defer_secondary_keys(statement)
+                        generated = None if generated_fk_indexes is None else generated_fk_indexes.get(table, [])
+                        statement, keys, foreign = defer_secondary_keys(statement, generated)
                         if keys or foreign:
                             deferred.append((table, keys, foreign))
                 if kind in _OBJECT_KINDS and inserter is not None:
@@ -347,12 +352,26 @@ def restore_dump(
             if inserter is None:
                 inserter = _InsertWorkers(params, target, prelude, max(1, workers))
             # Keys first (a foreign key may need its parent's unique key), each table's in one sorted pass, tables in parallel.
-            for position in (1, 2):
-                inserter.barrier()
-                for entry in deferred:
-                    if entry[position]:
-                        inserter.submit(f"ALTER TABLE {quote_name(entry[0])} {', '.join(entry[position])}".encode("utf-8"))
-                        counts["deferred_keys"] += len(entry[position])
+            for table, keys, _foreign in deferred:
+                if keys:
+                    inserter.submit(f"ALTER TABLE {quote_name(table)} {', '.join(keys)}".encode("utf-8"))
+                    counts["deferred_keys"] += len(keys)
+            inserter.barrier()
+            # Then the foreign keys: one ALTER per table in parallel; a table that needs several (an unnamed
+            # constraint whose number must be kept) gets them in order, on this connection.
+            for table, _keys, foreign in deferred:
+                if len(foreign) == 1:
+                    inserter.submit(foreign[0].encode("utf-8"))
+                    counts["deferred_keys"] += 1
+            with conn.cursor() as cur:
+                for table, _keys, foreign in deferred:
+                    if len(foreign) > 1:
+                        for statement in foreign:
+                            try:
+                                cur.execute(statement)
+                            except MySQLError as exc:
+                                raise SchemagateError(f"Restoring the foreign keys of {table} failed: {error_text(exc)}") from None
+                        counts["deferred_keys"] += len(foreign)
         if inserter is not None:
             inserter.barrier()
     except READ_ERRORS as exc:

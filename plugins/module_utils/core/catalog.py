@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from .bookkeeping import BOOKKEEPING_TABLES
-from .connection import quote_identifier, validate_identifier
+from .connection import MySQLError, quote_identifier, quote_name, validate_identifier
 from .dialect import ServerInfo, normalize_column_type, normalize_default, normalize_extra, normalize_fk_rule
+from .server_errors import error_text
+from .table_ddl import fk_index_candidates, parse_create_table
 from .schema_model import CheckConstraint, Column, ForeignKey, Index, Schema, Table, Tables
 
 
@@ -43,12 +45,12 @@ def read_tables(
         json_columns = _json_check_columns(cur, database, server)
 
         cur.execute(
-            "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA, COLUMN_COMMENT "
+            "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA, COLUMN_COMMENT, COLLATION_NAME "
             "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s "
             "ORDER BY TABLE_NAME, ORDINAL_POSITION",
             (database,),
         )
-        for table, column, column_type, nullable, default, extra, comment in cur.fetchall():
+        for table, column, column_type, nullable, default, extra, comment, collation in cur.fetchall():
             if table not in found:
                 continue
             is_json = (table, column) in json_columns or column_type.lower() == "json"
@@ -59,6 +61,8 @@ def read_tables(
                 default=normalize_default(default, extra or "", server),
                 extra=normalize_extra(extra or "") or "",
                 comment=comment or "",
+                # Only a collation other than the table's is part of the column (a CONVERT TO changes both).
+                collation=collation if collation and collation != found[table]["collation"] and not is_json else "",
             ))
 
         cur.execute(
@@ -127,7 +131,7 @@ def read_schema(conn: Any, database: str, server: ServerInfo, exclude: Iterable[
     """The application schema of ``database``: its tables (but ``exclude``), views, triggers and routines."""
     tables = read_tables(conn, database, server, exclude=exclude)
     objects = read_routines(conn, database)
-    return Schema(tables=tables, views=objects["views"], triggers=objects["triggers"], routines=objects["routines"])
+    return Schema(tables=tables, views=objects["views"], triggers=objects["triggers"], routines=objects["routines"], events=objects["events"])
 
 
 def _json_check_columns(cur: Any, database: str, server: ServerInfo) -> set:
@@ -171,15 +175,18 @@ def _other_checks(cur: Any, database: str, server: ServerInfo, json_columns: set
 
 
 def read_routines(conn: Any, database: str) -> Dict[str, Dict[str, str]]:
-    """Views, triggers and stored routines by name, with their definitions."""
+    """Views, triggers, stored routines and events by name, with their definitions."""
     validate_identifier(database, "database name")
-    objects: Dict[str, Dict[str, str]] = {"views": {}, "triggers": {}, "routines": {}}
+    objects: Dict[str, Dict[str, str]] = {"views": {}, "triggers": {}, "routines": {}, "events": {}}
     with conn.cursor() as cur:
         cur.execute(
             "SELECT TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS WHERE TABLE_SCHEMA = %s",
             (database,),
         )
-        objects["views"] = {name: " ".join((body or "").split()) for name, body in cur.fetchall()}
+        # The server qualifies every table a view reads with the view's own database: taken out, so the same
+        # view reads the same in production and in a copy under another name (the gate's, a restore's).
+        own = f"`{database}`."
+        objects["views"] = {name: " ".join((body or "").replace(own, "").split()) for name, body in cur.fetchall()}
         cur.execute(
             "SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE, ACTION_TIMING, EVENT_MANIPULATION, ACTION_STATEMENT "
             "FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = %s",
@@ -197,7 +204,94 @@ def read_routines(conn: Any, database: str) -> Dict[str, Dict[str, str]]:
         objects["routines"] = {
             f"{kind.lower()} {name}": " ".join((body or "").split()) for name, kind, body in cur.fetchall()
         }
+        cur.execute(
+            "SELECT EVENT_NAME, EVENT_TYPE, EXECUTE_AT, INTERVAL_VALUE, INTERVAL_FIELD, ON_COMPLETION, EVENT_DEFINITION "
+            "FROM information_schema.EVENTS WHERE EVENT_SCHEMA = %s",
+            (database,),
+        )
+        objects["events"] = {
+            name: f"{kind} {at or ''}{value or ''} {unit or ''} {completion}: {' '.join((body or '').split())}"
+            for name, kind, at, value, unit, completion, body in cur.fetchall()
+        }
     return objects
+
+
+PROBE_TABLE = "schemagate_fk_probe"
+
+
+def generated_fk_indexes(
+    conn: Any, database: str, server: ServerInfo, candidates: Mapping[str, Mapping[str, Sequence[str]]]
+) -> Tuple[Optional[Dict[str, List[str]]], str]:
+    """Which candidate indexes the server generated for a foreign key, read without writing to ``database``.
+
+    ``candidates`` maps a table to {index: its columns}. Each table is copied as a session-private, empty
+    ``CREATE TEMPORARY TABLE ... LIKE`` (which keeps the server's generated mark, but no foreign key), an index
+    on each candidate's columns is added to the copy, and the candidates the server dropped were the generated
+    ones. Returns (table -> generated index names, how it was decided); (None, why) when the probe cannot run:
+    the account lacks CREATE TEMPORARY TABLES, the session is read-only, or the binary log would record the
+    temporary table (STATEMENT/MIXED format): the caller then judges from the text (``table_ddl.generated_by_rule``).
+    """
+    if not server.generated_key_probe:
+        return None, f"{server.label} cannot tell generated indexes apart"
+    found: Dict[str, List[str]] = {}
+    with conn.cursor() as cur:
+        cur.execute("SELECT @@log_bin, @@binlog_format")
+        log_bin, binlog_format = cur.fetchone()
+        if server.binlog_records_temporary_tables(log_bin, binlog_format):
+            return None, f"not probed: the binary log ({binlog_format}) would record a temporary table"
+        probe = f"{quote_identifier(database)}.{PROBE_TABLE}"
+        for table, indexes in sorted(candidates.items()):
+            if not indexes:
+                continue
+            try:
+                cur.execute(f"CREATE TEMPORARY TABLE {probe} LIKE {quote_identifier(database)}.{quote_name(table)}")
+            except MySQLError as exc:
+                return None, f"not probed: {error_text(exc)}"
+            try:
+                covering = ", ".join(
+                    f"ADD INDEX {quote_name(f'schemagate_probe_{n}')} ({', '.join(quote_name(c) for c in columns)})"
+                    for n, columns in enumerate(indexes.values())
+                )
+                cur.execute(f"ALTER TABLE {probe} {covering}")
+                cur.execute(f"SHOW INDEX FROM {probe}")
+                left = {row[2] for row in cur.fetchall()}
+            except MySQLError as exc:
+                return None, f"not probed: {error_text(exc)}"
+            finally:
+                cur.execute(f"DROP TEMPORARY TABLE IF EXISTS {probe}")
+            generated = sorted(index for index in indexes if index not in left)
+            if generated:
+                found[table] = generated
+    return found, "probed on a temporary copy of each table"
+
+
+def find_generated_fk_indexes(
+    conn: Any, database: str, server: ServerInfo, tables: Iterable[str]
+) -> Tuple[Optional[Dict[str, List[str]]], str]:
+    """``generated_fk_indexes`` for ``tables`` of ``database``, with the candidates read from SHOW CREATE TABLE."""
+    candidates: Dict[str, Dict[str, Sequence[str]]] = {}
+    with conn.cursor() as cur:
+        for table in tables:
+            cur.execute(f"SHOW CREATE TABLE {quote_identifier(database)}.{quote_name(table)}")
+            parsed = parse_create_table(cur.fetchone()[1])
+            if parsed is None:
+                continue
+            found = {index: parsed.key(index).parts for index in fk_index_candidates(parsed).values()}  # type: ignore[union-attr]
+            if found:
+                candidates[table] = found  # type: ignore[assignment]
+    if not candidates:
+        return {}, "no index could be one the server generated"
+    return generated_fk_indexes(conn, database, server, candidates)
+
+
+def portable_schema(schema: Schema, database: str) -> Schema:
+    """The schema with ``database``'s own name taken out of view/trigger/routine bodies (information_schema
+    qualifies a view's tables with it), so copies under other names compare equal."""
+    own = f"`{database}`."
+    return Schema(
+        tables=schema.tables,
+        **{kind: {name: body.replace(own, "") for name, body in schema.objects(kind).items()} for kind in Schema.OBJECT_KINDS},
+    )
 
 
 def schema_fingerprint(

@@ -96,7 +96,8 @@ _DEFINITIONS: Tuple[CheckDefinition, ...] = (
                     "No statement copies or blocks writes on a table above the size threshold, unless annotated"),
     # rehearsal: the copy of production the migrations are rehearsed on (gate/clone.py)
     CheckDefinition("RH101", "rehearsal", "copy production's schema",
-                    "Production's tables, keys, views, triggers and routines copied into a scratch database"),
+                    "Production's tables, keys, views, triggers, routines and events copied into a scratch database, "
+                    "equal to production's by fingerprint and table options"),
     # seed: synthetic rows (gate/seeder.py)
     CheckDefinition("SD101", "seed", "seed rows", "FK-consistent synthetic rows generated, parents first"),
     # migrate: the pending migrations applied to the rehearsal copy (migrate/runner.py)

@@ -217,6 +217,27 @@ class ServerInfo:
         """MySQL 8 caches information_schema.TABLES figures for a day (information_schema_stats_expiry)."""
         return None if self.is_mariadb else "SET SESSION information_schema_stats_expiry = 0"
 
+    # --- faithful copies (added for gate/clone.py and the backup restore) -----
+    @property
+    def generated_key_probe(self) -> bool:
+        """Whether ``CREATE TEMPORARY TABLE t LIKE src`` keeps the server's *generated* mark on a foreign key's index,
+        so that adding a covering index to the temporary copy drops exactly the generated ones.
+
+        Measured on MariaDB 10.11 (an index the server made for a foreign key goes, one written as KEY stays).
+        MySQL 8 keeps the same mark in its data dictionary (``is_generated``) and copies it through LIKE by the same
+        code path; not run in this project's CI.
+        """
+        return True
+
+    def binlog_records_temporary_tables(self, log_bin: Any, binlog_format: Any) -> bool:
+        """Whether a temporary table's DDL would reach the binary log (and every replica): with STATEMENT or MIXED
+        logging both servers write it; with ROW neither does."""
+        return bool(int(log_bin or 0)) and str(binlog_format or "").upper() != "ROW"
+
+    def view_body_prefix(self, database: str) -> str:
+        """How SHOW CREATE VIEW qualifies the view's own database (both servers: backquoted, then a dot)."""
+        return f"`{database}`."
+
     @property
     def supports_if_exists_in_alter(self) -> bool:
         """ADD COLUMN IF NOT EXISTS, DROP COLUMN IF EXISTS...: MariaDB only."""

@@ -105,6 +105,7 @@ class Column:
     default: Optional[str] = None  # None: no default (the implicit DEFAULT NULL of a nullable column included)
     extra: str = ""  # lower case: 'auto_increment', 'on update current_timestamp()', 'stored generated'
     comment: str = ""
+    collation: str = ""  # only when it is not the table's collation
 
     @property
     def auto_increment(self) -> bool:
@@ -122,11 +123,13 @@ class Column:
             data["extra"] = self.extra
         if self.comment:
             data["comment"] = self.comment
+        if self.collation:
+            data["collation"] = self.collation
         return data
 
     @classmethod
     def from_dict(cls, data: Any, where: str = "column") -> "Column":
-        fields = _Fields(data, where, ("name", "type", "nullable"), ("default", "extra", "comment"))
+        fields = _Fields(data, where, ("name", "type", "nullable"), ("default", "extra", "comment", "collation"))
         return cls(
             name=fields.string("name"),
             type=fields.string("type"),
@@ -134,6 +137,7 @@ class Column:
             default=fields.optional_string("default"),
             extra=fields.string("extra"),
             comment=fields.string("comment"),
+            collation=fields.string("collation"),
         )
 
 
@@ -338,15 +342,19 @@ class Schema:
     views: Dict[str, str] = field(default_factory=dict)  # name -> definition, white space collapsed
     triggers: Dict[str, str] = field(default_factory=dict)  # name -> '<timing> <event> ON <table>: <body>'
     routines: Dict[str, str] = field(default_factory=dict)  # '<procedure|function> <name>' -> body
+    events: Dict[str, str] = field(default_factory=dict)  # name -> '<schedule>: <body>' (not whether it is enabled)
 
-    OBJECT_KINDS = ("views", "triggers", "routines")
+    OBJECT_KINDS = ("views", "triggers", "routines", "events")
 
     def objects(self, kind: str) -> Dict[str, str]:
-        """The views, triggers or routines (``kind`` is one of OBJECT_KINDS)."""
-        return {"views": self.views, "triggers": self.triggers, "routines": self.routines}[kind]
+        """The views, triggers, routines or events (``kind`` is one of OBJECT_KINDS)."""
+        return {"views": self.views, "triggers": self.triggers, "routines": self.routines, "events": self.events}[kind]
 
     def to_dict(self) -> Dict[str, Any]:
-        return {"tables": tables_to_dict(self.tables), "views": dict(self.views), "triggers": dict(self.triggers), "routines": dict(self.routines)}
+        data = {"tables": tables_to_dict(self.tables), "views": dict(self.views), "triggers": dict(self.triggers), "routines": dict(self.routines)}
+        if self.events:  # left out when there are none, so a schema without events keeps its fingerprint
+            data["events"] = dict(self.events)
+        return data
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "") -> "Schema":

@@ -21,10 +21,11 @@ def scratch_name(source: str, purpose: str, run_id: str) -> str:
     return name
 
 
-def check_scratch_target(source: str, target: str) -> None:
+def check_scratch_target(source: str, target: str, other_server: bool = False) -> None:
+    """``target`` may hold a copy of ``source``: never the source itself (the same name only on another server)."""
     validate_identifier(source, "database name")
     validate_identifier(target, "scratch database name")
-    if target.lower() == source.lower():
+    if target.lower() == source.lower() and not other_server:
         raise SchemagateError(
             f"Scratch database {target!r} is the production database itself: choose another scratch name."
         )
@@ -45,9 +46,9 @@ def _marker_run(cur: Any, name: str) -> Optional[str]:
     return str(row[0]) if row else None
 
 
-def drop_scratch(conn: Any, source: str, target: str, run_id: str) -> bool:
+def drop_scratch(conn: Any, source: str, target: str, run_id: str, other_server: bool = False) -> bool:
     """Drop ``target`` only if it is a scratch database of this run; False if it was already gone."""
-    check_scratch_target(source, target)
+    check_scratch_target(source, target, other_server)
     with conn.cursor() as cur:
         if not database_exists(cur, target):
             return False
@@ -76,25 +77,28 @@ def require_scratch(conn: Any, database: str) -> str:
     return run_id
 
 
-def create_scratch(conn: Any, source: str, target: str, run_id: str) -> None:
+def create_scratch(conn: Any, source: str, target: str, run_id: str, source_conn: Optional[Any] = None) -> None:
     """Create an empty scratch database ``target`` with ``source``'s character set and this run's marker.
 
     For callers that fill the database themselves (the backup verification restores a dump into it);
-    the marker lets ``drop_scratch`` drop it later, and nothing else.
+    the marker lets ``drop_scratch`` drop it later, and nothing else. With ``source_conn`` (production,
+    only read) the scratch database is made through ``conn`` on another server, and may bear the source's name.
     """
-    check_scratch_target(source, target)
-    with conn.cursor() as cur:
-        if not database_exists(cur, source):
+    check_scratch_target(source, target, other_server=source_conn is not None)
+    with (source_conn or conn).cursor() as src_cur:
+        if not database_exists(src_cur, source):
             raise SchemagateError(f"Unknown database {source!r}: check schemagate_database.")
-        if database_exists(cur, target):
-            raise SchemagateError(
-                f"Scratch database {target!r} already exists: drop it (if schemagate left it) or choose another run id."
-            )
-        cur.execute(
+        src_cur.execute(
             "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s",
             (source,),
         )
-        charset, collation = cur.fetchone()
+        charset, collation = src_cur.fetchone()
+    with conn.cursor() as cur:
+        if database_exists(cur, target):
+            where = " on the rehearsal server" if source_conn is not None else ""
+            raise SchemagateError(
+                f"Scratch database {target!r} already exists{where}: drop it (if schemagate left it) or choose another run id."
+            )
         dst = quote_identifier(target)
         try:
             cur.execute(f"CREATE DATABASE {dst} CHARACTER SET {charset} COLLATE {collation}")
