@@ -10,7 +10,8 @@ import shutil
 import subprocess
 from typing import Any, Dict, List
 
-from ..core.connection import ConnectionParams, validate_identifier
+from ..core.connection import ConnectionParams, file_options, validate_identifier
+from ..core.option_file import quote_value
 from ..core.dialect import ServerInfo
 from ..core.errors import SchemagateError
 
@@ -45,41 +46,11 @@ def tool_version(tool: str) -> str:
     return " ".join((done.stdout or done.stderr).split())
 
 
-def _read_client_group(path: str) -> Dict[str, str]:
-    """The [client] group of an option file, read the way PyMySQL reads it (so both tools connect alike)."""
-    import configparser  # pylint: disable=import-outside-toplevel
-
-    parser = configparser.RawConfigParser(allow_no_value=True, strict=False)
-    parser.optionxform = lambda key: key.lower().replace("_", "-")  # type: ignore[assignment,method-assign]
-    try:
-        with open(os.path.expanduser(path), encoding="utf-8") as handle:
-            parser.read_file(handle)
-    except OSError as exc:
-        raise SchemagateError(f"Cannot read config_file {path}: {exc.strerror or exc}.") from None
-    except configparser.Error as exc:
-        # The parser's message may quote a line of the file, which may hold a password.
-        raise SchemagateError(f"Cannot read config_file {path}: not a valid option file ({type(exc).__name__}).") from None
-    if not parser.has_section("client"):
-        return {}
-    values = {}
-    for key, value in parser.items("client"):
-        if value is None:
-            continue
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[key] = value
-    return values
-
-
-def _option_value(value: Any) -> str:
-    """A value quoted for a MySQL option file: '#', quotes, spaces and backslashes survive."""
-    text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
-    return f'"{text}"'
-
-
 def client_options(params: ConnectionParams, server: ServerInfo) -> List[str]:
     """[client] lines that reach the server and account PyMySQL reaches with ``params``."""
-    merged = _read_client_group(params.config_file) if params.config_file else {}
+    merged: Dict[str, Any] = {}
+    if params.config_file:
+        merged = {("socket" if key == "unix_socket" else key): value for key, value in file_options(params.config_file).items()}
     explicit = {
         "user": params.user,
         "password": params.password,
@@ -94,13 +65,13 @@ def client_options(params: ConnectionParams, server: ServerInfo) -> List[str]:
     lines = ["[client]"]
     for key in ("user", "password", "ssl-ca", "ssl-capath", "ssl-cert", "ssl-key", "ssl-cipher"):
         if merged.get(key) not in (None, ""):
-            lines.append(f"{key}={_option_value(merged[key])}")
+            lines.append(f"{key}={quote_value(merged[key])}")
     if merged.get("socket"):
         # PyMySQL uses the socket whenever one is given; the client tools would prefer a host.
-        lines += [f"socket={_option_value(merged['socket'])}", "protocol=SOCKET"]
+        lines += [f"socket={quote_value(merged['socket'])}", "protocol=SOCKET"]
     else:
         # PyMySQL always uses TCP without a socket; for "localhost" the client tools would use their default socket.
-        lines += [f"host={_option_value(merged.get('host') or 'localhost')}", "protocol=TCP"]
+        lines += [f"host={quote_value(merged.get('host') or 'localhost')}", "protocol=TCP"]
         if merged.get("port"):
             lines.append(f"port={int(merged['port'])}")
     lines += list(server.client_tls_options(bool(merged.get("ssl-ca") or merged.get("ssl-capath")), params.check_hostname))

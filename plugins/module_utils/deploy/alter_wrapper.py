@@ -31,6 +31,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 from ..core.annotations import attach, find_annotations, read_file_text, wants_alter_wrapper
 from ..core.connection import ConnectionParams, MySQLError, error_text, quote_identifier
 from ..core.errors import SchemagateError
+from ..core.option_file import quote_value
 from ..core.sql_parse import ALTER_TABLE, CREATE_INDEX, DROP_INDEX_STATEMENT, CannotRewrite, alter_clauses, parse_statement
 from ..core.sql_script import Statement
 
@@ -101,7 +102,7 @@ def defaults_file(params: ConnectionParams) -> Iterator[str]:
                        ("port", params.port), ("socket", params.unix_socket), ("ssl-ca", params.ca_cert),
                        ("ssl-cert", params.client_cert), ("ssl-key", params.client_key)):
         if value not in (None, ""):
-            lines.append(f"{key}={value}")
+            lines.append(f"{key}={quote_value(value)}")
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
