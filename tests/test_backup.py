@@ -560,6 +560,41 @@ def test_restore_refuses_unverified_or_foreign_backups(production_db, deploy_par
     assert _no_schema_like(admin, f"{production_db}\\_sg\\_%")
 
 
+def test_a_hand_edited_manifest_is_refused_by_what_its_dump_says(production_db, deploy_params, deploy, server, admin, tmp_path):
+    """Issue 15 item 2: tenant A's manifest edited to say tenant B must never restore A's rows into B."""
+    tenant_b = create_database(admin)
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f"CREATE TABLE `{tenant_b}`.tenant_b_only (id INT PRIMARY KEY) ENGINE=InnoDB")
+            cur.execute(f"INSERT INTO `{tenant_b}`.tenant_b_only VALUES (1), (2)")
+        before_b = schema_fingerprint(admin, tenant_b, server)["fingerprint"]
+        rows_b = backup.table_figures(admin, tenant_b, backup.base_tables(admin, tenant_b))
+        taken = backup.take_backup(deploy_params, deploy, server, production_db, str(tmp_path), label="tenant_a")
+        backup.verify_backup(deploy_params, deploy, server, taken["manifest_file"])
+        with open(taken["manifest_file"], encoding="utf-8") as handle:
+            data = json.load(handle)
+        for key, value, refusal in (
+            ("database", tenant_b, f"says database {tenant_b!r}, but its dump {os.path.basename(taken['backup_file'])} "
+                                   f"is a dump of {production_db!r} (its header)"),
+            ("server", {**data["server"], "version": "10.11.0-MariaDB"}, "says server '10.11.0-MariaDB', but its dump"),
+        ):
+            edited = {**data, key: value}
+            with open(taken["manifest_file"], "w", encoding="utf-8") as handle:
+                json.dump(edited, handle)
+            target = edited["database"]
+            with pytest.raises(SchemagateError) as failure:
+                restore.restore_backup(deploy_params, deploy, server, taken["manifest_file"], target, f"forged_{key}")
+            assert refusal in _one_line(failure.value)
+        with pytest.raises(SchemagateError) as failure:  # nor does verifying it bless it
+            backup.verify_backup(deploy_params, deploy, server, taken["manifest_file"])
+        assert "the manifest does not describe this dump" in _one_line(failure.value)
+        assert schema_fingerprint(admin, tenant_b, server)["fingerprint"] == before_b
+        assert backup.table_figures(admin, tenant_b, backup.base_tables(admin, tenant_b)) == rows_b
+        assert _no_schema_like(admin, f"{tenant_b}\\_sg\\_%") and _no_schema_like(admin, f"{production_db}\\_sg\\_%")
+    finally:
+        _drop_with_scratch(admin, tenant_b)
+
+
 def test_restore_brings_back_the_backup_and_keeps_the_replaced_tables(production_db, deploy_params, deploy, server, admin, tmp_path):
     deploy_lock.acquire(deploy, production_db, "deploy_a", "tests", ttl_seconds=600, wait_seconds=0)  # the deploy that backs up
     taken = backup.take_backup(deploy_params, deploy, server, production_db, str(tmp_path), label="before")
