@@ -29,8 +29,10 @@ description:
     every difference. The backup is then kept, unverified, for inspection.
   - After a verified backup, the O(keep) newest verified backups of O(database) in O(backup_dir) are kept and older
     verified ones are deleted. Unverified backups are never deleted, only reported.
-  - The credentials reach the dump tool through a 0600 option file in a private temporary directory. That
-    file is removed even on failure, and the password never appears on a command line.
+  - The credentials reach the dump tool through an anonymous in-memory 0600 option file (C(memfd_create)) that it
+    inherits as a descriptor (C(/dev/fd/N)); it is never on disk and is gone with the process, even after a kill.
+    Where memfd_create is missing (not Linux), a 0600 file in a private temporary directory is used and removed.
+    The password never appears on a command line.
 requirements:
   - On the host that executes the module, the server's dump tool (C(mariadb-dump) or C(mysqldump))
   - Optionally, the Python package C(isal) on that host, for faster gzip (see O(compress_level))

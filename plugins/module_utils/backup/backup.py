@@ -57,11 +57,11 @@ from .backup_files import (
 from .dump_restore import RESTORE_WORKERS, restore_dump
 from .dump_tool import (
     DUMP_OPTIONS,
+    ClientOptions,
     client_environment,
     dump_command,
     find_dump_tool,
     tool_version,
-    write_client_option_file,
 )
 
 
@@ -483,16 +483,17 @@ def take_backup(
     private_dir = tempfile.mkdtemp(prefix="schemagate-backup-")  # 0700
     partial = plan["dump_file"] + ".partial"
     try:
-        option_file = write_client_option_file(params, server, private_dir)
-        snapshot = _Snapshot(params, database, snapshot_lock_timeout, migrations_table)
-        try:
-            snapshot.begin(tables)
-            written = _run_dump(
-                dump_command(tool, option_file, server, database), partial, private_dir, snapshot, tables, compress_level, on_dump_start
-            )
-            figures = snapshot.figures()
-        finally:
-            snapshot.close()
+        with ClientOptions(params, server, private_dir) as option_file:
+            snapshot = _Snapshot(params, database, snapshot_lock_timeout, migrations_table)
+            try:
+                snapshot.begin(tables)
+                written = _run_dump(
+                    dump_command(tool, option_file.path, server, database), partial, private_dir, snapshot, tables, compress_level,
+                    on_dump_start, option_file.pass_fds,
+                )
+                figures = snapshot.figures()
+            finally:
+                snapshot.close()
         manifest = Manifest(
             format=MANIFEST_FORMAT,
             database=database,
@@ -540,6 +541,7 @@ def _run_dump(  # pylint: disable=too-many-positional-arguments
     tables: Sequence[str],
     compress_level: int,
     on_dump_start: Optional[Callable[["subprocess.Popen[bytes]"], None]],
+    pass_fds: Sequence[int] = (),
 ) -> Dict[str, Any]:
     """Stream the dump through gzip into ``partial``; return its size, sha256 and warnings."""
     name = os.path.basename(command[0])
@@ -553,7 +555,7 @@ def _run_dump(  # pylint: disable=too-many-positional-arguments
         try:
             process = subprocess.Popen(  # pylint: disable=consider-using-with  # waited for below, killed on any error
                 command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr_file,
-                env=client_environment(private_dir), bufsize=0,
+                env=client_environment(private_dir), bufsize=0, pass_fds=tuple(pass_fds),
             )
         except OSError as exc:
             raise SchemagateError(f"Cannot start {name}: {exc.strerror or exc}.") from None

@@ -1,14 +1,17 @@
 """The server's own dump tool (``mariadb-dump`` or ``mysqldump``) and the credentials it is given.
 
-Credentials never reach argv: the tool reads them from a 0600 option file in a private temporary
-directory, which the caller removes whatever happens.
+Credentials never reach argv, nor the disk: the tool reads them from an anonymous in-memory file
+(``memfd_create``, mode 0600) that it inherits as a descriptor and opens as ``/dev/fd/N``. The file has
+no name in any directory and is gone with the last process holding it, so even SIGKILL leaves nothing.
+Where there is no memfd_create (not Linux) a 0600 file in a private 0700 directory is used instead,
+removed by the caller.
 """
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional, Tuple
 
 from ..core.connection import ConnectionParams, file_options, validate_identifier
 from ..core.option_file import quote_value
@@ -85,6 +88,52 @@ def write_client_option_file(params: ConnectionParams, server: ServerInfo, direc
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write("\n".join(client_options(params, server)) + "\n")
     return path
+
+
+class ClientOptions:
+    """The dump tool's option file: an inherited in-memory descriptor, else a 0600 file in ``directory``.
+
+    ``path`` is what the tool is given (``/dev/fd/N`` or the file), ``pass_fds`` what it must inherit.
+    Close it (or use it as a context manager) once the tool has exited.
+    """
+
+    def __init__(self, params: ConnectionParams, server: ServerInfo, directory: str) -> None:
+        text = ("\n".join(client_options(params, server)) + "\n").encode("utf-8")
+        self.fd: Optional[int] = None
+        memfd_create = getattr(os, "memfd_create", None)
+        if memfd_create is not None:
+            fd = memfd_create("schemagate-client-cnf")  # close-on-exec: only the tool inherits it, via pass_fds
+            try:
+                os.fchmod(fd, 0o600)  # memfds start 0777; the client library ignores a world-writable option file
+                _write_all(fd, text)
+            except OSError:
+                os.close(fd)
+                raise
+            self.fd = fd
+            self.path = f"/dev/fd/{fd}"
+        else:
+            self.path = write_client_option_file(params, server, directory)
+
+    @property
+    def pass_fds(self) -> Tuple[int, ...]:
+        return () if self.fd is None else (self.fd,)
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def __enter__(self) -> "ClientOptions":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def client_environment(private_dir: str) -> Dict[str, str]:
