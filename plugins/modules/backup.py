@@ -77,8 +77,11 @@ options:
     default: 1.0
   snapshot_lock_timeout:
     description:
-      - Seconds to wait for the brief write pause that aligns the manifest's snapshot with the dump's. The task fails
-        if a long transaction holds the tables longer than this. V(0) takes no lock (see the description).
+      - Seconds to keep trying the brief write pause that aligns the manifest's snapshot with the dump's. Each
+        attempt waits at most 1 s for the tables' metadata locks (no write queues behind it longer), then gives up
+        and is retried 1 s later; every retry is recorded in the manifest (C(consistency.lock_waits)) with the
+        blocking session. The task fails in one line naming the blocker if a transaction holds the tables longer
+        than this. V(0) takes no lock (see the description).
     type: int
     default: 5
   migrations_table:
