@@ -103,6 +103,29 @@ options:
     description: Connections that load rows in parallel during the verification restore.
     type: int
     default: 2
+  remove_debris:
+    description:
+      - Every backup first looks for what earlier, interrupted runs of O(database) left behind and lists it in
+        RV(debris) - scratch databases C(<database>_sg_*) carrying schemagate's marker, C(.partial) dump files
+        and unverified backups in O(backup_dir), and the backup's private temporary directories - when older than
+        O(debris_min_age). With V(true) it also removes them (databases only through their marker).
+    type: bool
+    default: false
+  debris_min_age:
+    description: Seconds a leftover must be old to count as debris (younger ones may belong to a run in progress).
+    type: int
+    default: 3600
+  old_keep:
+    description:
+      - Retention of C(<database>_sg_old_<run_id>), the tables an emergency restore replaced. After a verified backup
+        the O(old_keep) newest are always kept; older ones are dropped once O(old_min_age_days) old. Only databases
+        carrying the restore's marker are dropped; others are listed in RV(old_databases), never touched.
+    type: int
+    default: 2
+  old_min_age_days:
+    description: Days a C(<database>_sg_old_*) database beyond the O(old_keep) newest must be old before it is dropped.
+    type: float
+    default: 7
 attributes:
   check_mode:
     support: full
@@ -182,6 +205,22 @@ verified:
   description: Whether the backup restored and matched its manifest.
   returned: when not in check mode
   type: bool
+debris:
+  description: One line per leftover of earlier runs found (see O(remove_debris)); empty when there is none.
+  returned: always
+  type: list
+  elements: str
+  sample: ["scratch database askproai_db_sg_verify_20261124T130500Z (run verify_20261124T130500Z, 7260 s old)"]
+debris_removed:
+  description: One line per leftover removed (only with O(remove_debris=true)).
+  returned: always
+  type: list
+  elements: str
+old_databases:
+  description: C(<database>_sg_old_*) databases kept, removed and unmarked (never removed) by the retention of O(old_keep).
+  returned: when not in check mode and O(verify=true)
+  type: dict
+  sample: {kept: [askproai_db_sg_old_r2, askproai_db_sg_old_r1], removed: [], unmarked: []}
 retention:
   description: Manifests of O(database) kept, deleted and unverified (never deleted) in O(backup_dir).
   returned: when not in check mode and O(verify=true)
@@ -206,6 +245,7 @@ server:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.schemagate.mysql.plugins.module_utils.backup.backup import plan_backup, take_backup, verify_backup
+from ansible_collections.schemagate.mysql.plugins.module_utils.backup.cleanup import describe_debris, find_debris, prune_old_databases, remove_debris
 from ansible_collections.schemagate.mysql.plugins.module_utils.backup.backup_files import default_label, prune_backups, summary, validate_label
 from ansible_collections.schemagate.mysql.plugins.module_utils.core.scratch import check_scratch_target
 from ansible_collections.schemagate.mysql.plugins.module_utils.core.connection import ConnectionParams
@@ -226,6 +266,10 @@ def main():
             migrations_table=dict(type='str', default='migrations'),
             compress_level=dict(type='int', default=1),
             restore_workers=dict(type='int', default=2),
+            remove_debris=dict(type='bool', default=False),
+            debris_min_age=dict(type='int', default=3600),
+            old_keep=dict(type='int', default=2),
+            old_min_age_days=dict(type='float', default=7),
         ),
         supports_check_mode=True,
     )
@@ -248,6 +292,10 @@ def backup(module):
             plan=checked,
             server=server_facts(server),
         )
+        debris = find_debris(conn, database, params['backup_dir'], params['debris_min_age'])
+        result.update(debris=describe_debris(debris), debris_removed=[])
+        if params['remove_debris'] and not module.check_mode:
+            result['debris_removed'] = remove_debris(conn, database, debris)
         if module.check_mode:
             return result
         taken = take_backup(
@@ -262,6 +310,7 @@ def backup(module):
                 params['scratch_database'], params['restore_workers'],
             )['manifest']
             result['retention'] = prune_backups(params['backup_dir'], database, params['keep'], protect=[taken['manifest_file']])
+            result['old_databases'] = prune_old_databases(conn, database, params['old_keep'], params['old_min_age_days'])
         result.update(manifest=summary(manifest), verified=manifest.verified)
         return result
 

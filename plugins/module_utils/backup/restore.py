@@ -187,9 +187,8 @@ def _swap_on(conn: Any, database: str, scratch: str, old: str, objects: List[Tup
         before = _production_objects(cur, database)
         cur.execute("SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = %s", (scratch,))
         scratch_triggers = [row[0] for row in cur.fetchall()]
-        cur.execute("SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (database,))
-        charset, collation = cur.fetchone()
-        cur.execute(f"CREATE DATABASE {aside} CHARACTER SET {charset} COLLATE {collation}")
+        # With the marker of this run, so its retention (cleanup.prune_old_databases) may drop it one day, and nothing else.
+        create_scratch(conn, database, old, old[len(f"{database}_sg_old_"):])
         for name in scratch_triggers:
             cur.execute(f"DROP TRIGGER {new}.{quote_name(name)}")
         dropped: List[Tuple[str, Tuple[str, str, str, str]]] = []
