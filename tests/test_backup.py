@@ -756,7 +756,7 @@ def test_sigterm_of_ansible_during_the_backup_leaves_no_credential_on_disk(produ
     try:
         hold_first_table(holder, production_db)  # the dump waits on it, in flight
         assert wait_for(lambda: dump_connection(watcher, production_db) is not None), "the dump never started"
-        in_flight = [path for path in _files_containing(str(scan), secret)]
+        in_flight = _files_containing(str(scan), secret)
         process.send_signal(signal.SIGTERM)
         output = process.communicate(timeout=120)[0].decode(errors="replace")
         assert process.returncode != 0
