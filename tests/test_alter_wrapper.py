@@ -34,8 +34,9 @@ RECORDER = """\
 import json, os, stat, sys
 defaults = next(a.split("F=", 1)[1].split(",", 1)[0] for a in sys.argv if "F=" in a)
 with open(sys.argv[1], "w") as out:
-    json.dump({"argv": sys.argv[2:], "mode": stat.S_IMODE(os.stat(defaults).st_mode),
-               "dir_mode": stat.S_IMODE(os.stat(os.path.dirname(defaults)).st_mode), "defaults": defaults}, out)
+    info = os.stat(defaults)
+    json.dump({"argv": sys.argv[2:], "mode": stat.S_IMODE(info.st_mode), "where": os.readlink(defaults),
+               "identity": [info.st_dev, info.st_ino], "defaults": defaults}, out)
 os.execvp(sys.argv[2], sys.argv[2:])
 """
 
@@ -85,8 +86,15 @@ def test_an_annotated_alter_runs_through_pt_osc_with_its_password_only_in_a_priv
     assert "`nickname`" in after_customers and after_customers != before_customers
     seen = json.loads(record.read_text())
     assert password not in " ".join(seen["argv"])
-    assert seen["mode"] == 0o600 and seen["dir_mode"] == 0o700
-    assert not os.path.exists(seen["defaults"]) and not os.path.exists(os.path.dirname(seen["defaults"]))
+    # An inherited in-memory file (/dev/fd/N): no name in any directory, 0600, gone once the run closed it.
+    assert seen["defaults"].startswith("/dev/fd/") and seen["where"].startswith("/memfd:schemagate-client-cnf")
+    assert seen["mode"] == 0o600
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            info = os.stat(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        assert [info.st_dev, info.st_ino] != seen["identity"]
     with admin.cursor() as cur:  # pt-osc's shadow table and triggers are gone
         cur.execute("SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = %s", (prod,))
         assert cur.fetchone()[0] == 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import signal
 import gzip
 import hashlib
 import json
@@ -20,7 +21,7 @@ import uuid
 
 import pytest
 
-from helpers import REPO, create_database, drop_database
+from helpers import REPO, create_database, drop_database, dump_connection, hold_first_table, wait_for
 
 from plugins.module_utils.backup import backup, backup_files, dump_restore, dump_tool, restore
 from plugins.module_utils.deploy import deploy_lock
@@ -335,8 +336,9 @@ def test_password_never_on_argv_in_files_or_left_behind(production_db, deploy_pa
         argv = [os.fsencode(arg) for arg in process.args]
         seen["argv"] = argv
         option_file = argv[1].decode().split("=", 1)[1]
-        seen["option_file"] = option_file
-        seen["modes"] = (_mode(option_file), _mode(os.path.dirname(option_file)))
+        seen["option_file"] = _identity(option_file)
+        seen["where"] = os.readlink(option_file)
+        seen["mode"] = _mode(option_file)
         with open(option_file, encoding="utf-8") as handle:
             seen["holds_password"] = secret in handle.read()
 
@@ -346,8 +348,9 @@ def test_password_never_on_argv_in_files_or_left_behind(production_db, deploy_pa
         backup.verify_backup(deploy_params, deploy, server, taken["manifest_file"])
     assert watch.sweeps > 0 and watch.hits == []
     assert seen["argv"][1].startswith(b"--defaults-file=") and not any(secret.encode() in arg for arg in seen["argv"])
-    assert seen["modes"] == (0o600, 0o700) and seen["holds_password"]
-    assert not os.path.exists(seen["option_file"]) and os.listdir(private_root) == []
+    # An inherited in-memory file: no name in any directory, 0600, gone once closed.
+    assert seen["where"].startswith("/memfd:schemagate-client-cnf") and seen["mode"] == 0o600 and seen["holds_password"]
+    assert _gone(seen["option_file"]) and os.listdir(private_root) == []
     assert _files_containing(backup_dir, secret.encode()) == []
 
 
@@ -377,10 +380,29 @@ def test_password_with_special_characters_reaches_the_dump_tool(production_db, a
 # Failures leave nothing behind
 # --------------------------------------------------------------------------
 
+def _identity(option_file: str):
+    """(device, inode) of the dump's option file (``/dev/fd/N``: an in-memory file open in this process)."""
+    assert option_file.startswith("/dev/fd/")
+    info = os.stat(option_file)
+    return info.st_dev, info.st_ino
+
+
+def _gone(identity) -> bool:
+    """No descriptor of this process still holds the option file, so it no longer exists anywhere."""
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            info = os.stat(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if (info.st_dev, info.st_ino) == identity:
+            return False
+    return True
+
+
 def _capture_option_file(seen):
     def hook(process):
         seen["process"] = process
-        seen["option_file"] = process.args[1].split("=", 1)[1]  # the process may already have exited
+        seen["option_file"] = _identity(process.args[1].split("=", 1)[1])  # open in this process while the dump runs
     return hook
 
 
@@ -395,7 +417,7 @@ def test_failing_dump_aborts_with_one_line_and_leaves_nothing(production_db, adm
     assert "mariadb-dump failed (exit 2)" in message or "mysqldump failed" in message
     assert "admin_only" in message and "partial backup file was removed" in message
     assert os.listdir(backup_dir) == []
-    assert not os.path.exists(seen["option_file"]) and not os.path.exists(os.path.dirname(seen["option_file"]))
+    assert _gone(seen["option_file"])
 
 
 def test_killed_dump_aborts_and_leaves_nothing(production_db, deploy_params, deploy, server, tmp_path):
@@ -409,7 +431,7 @@ def test_killed_dump_aborts_and_leaves_nothing(production_db, deploy_params, dep
     with pytest.raises(SchemagateError) as failure:
         backup.take_backup(deploy_params, deploy, server, production_db, backup_dir, label="killed", on_dump_start=kill)
     assert "was killed by SIGKILL" in _one_line(failure.value)
-    assert os.listdir(backup_dir) == [] and not os.path.exists(seen["option_file"])
+    assert os.listdir(backup_dir) == [] and _gone(seen["option_file"])
 
 
 def test_disk_full_while_writing_aborts_and_leaves_nothing(production_db, deploy_params, deploy, server, tmp_path, monkeypatch):
@@ -423,7 +445,7 @@ def test_disk_full_while_writing_aborts_and_leaves_nothing(production_db, deploy
         backup.take_backup(deploy_params, deploy, server, production_db, backup_dir, label="full", on_dump_start=_capture_option_file(seen))
     message = _one_line(failure.value)
     assert "No space left on device" in message and "partial file was removed" in message
-    assert os.listdir(backup_dir) == [] and not os.path.exists(seen["option_file"])
+    assert os.listdir(backup_dir) == [] and _gone(seen["option_file"])
     assert seen["process"].poll() is not None  # the dump was stopped, not left writing into a pipe
 
 
@@ -560,6 +582,41 @@ def test_restore_refuses_unverified_or_foreign_backups(production_db, deploy_par
     assert _no_schema_like(admin, f"{production_db}\\_sg\\_%")
 
 
+def test_a_hand_edited_manifest_is_refused_by_what_its_dump_says(production_db, deploy_params, deploy, server, admin, tmp_path):
+    """Issue 15 item 2: tenant A's manifest edited to say tenant B must never restore A's rows into B."""
+    tenant_b = create_database(admin)
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f"CREATE TABLE `{tenant_b}`.tenant_b_only (id INT PRIMARY KEY) ENGINE=InnoDB")
+            cur.execute(f"INSERT INTO `{tenant_b}`.tenant_b_only VALUES (1), (2)")
+        before_b = schema_fingerprint(admin, tenant_b, server)["fingerprint"]
+        rows_b = backup.table_figures(admin, tenant_b, backup.base_tables(admin, tenant_b))
+        taken = backup.take_backup(deploy_params, deploy, server, production_db, str(tmp_path), label="tenant_a")
+        backup.verify_backup(deploy_params, deploy, server, taken["manifest_file"])
+        with open(taken["manifest_file"], encoding="utf-8") as handle:
+            data = json.load(handle)
+        for key, value, refusal in (
+            ("database", tenant_b, f"says database {tenant_b!r}, but its dump {os.path.basename(taken['backup_file'])} "
+                                   f"is a dump of {production_db!r} (its header)"),
+            ("server", {**data["server"], "version": "10.11.0-MariaDB"}, "says server '10.11.0-MariaDB', but its dump"),
+        ):
+            edited = {**data, key: value}
+            with open(taken["manifest_file"], "w", encoding="utf-8") as handle:
+                json.dump(edited, handle)
+            target = edited["database"]
+            with pytest.raises(SchemagateError) as failure:
+                restore.restore_backup(deploy_params, deploy, server, taken["manifest_file"], target, f"forged_{key}")
+            assert refusal in _one_line(failure.value)
+        with pytest.raises(SchemagateError) as failure:  # nor does verifying it bless it
+            backup.verify_backup(deploy_params, deploy, server, taken["manifest_file"])
+        assert "the manifest does not describe this dump" in _one_line(failure.value)
+        assert schema_fingerprint(admin, tenant_b, server)["fingerprint"] == before_b
+        assert backup.table_figures(admin, tenant_b, backup.base_tables(admin, tenant_b)) == rows_b
+        assert _no_schema_like(admin, f"{tenant_b}\\_sg\\_%") and _no_schema_like(admin, f"{production_db}\\_sg\\_%")
+    finally:
+        _drop_with_scratch(admin, tenant_b)
+
+
 def test_restore_brings_back_the_backup_and_keeps_the_replaced_tables(production_db, deploy_params, deploy, server, admin, tmp_path):
     deploy_lock.acquire(deploy, production_db, "deploy_a", "tests", ttl_seconds=600, wait_seconds=0)  # the deploy that backs up
     taken = backup.take_backup(deploy_params, deploy, server, production_db, str(tmp_path), label="before")
@@ -650,3 +707,72 @@ def test_backup_role_through_ansible_never_prints_the_password(production_db, de
     assert "matched its manifest" in done.stdout
     assert deploy_params.password not in done.stdout + done.stderr
     assert backup_files.load_manifest(str(tmp_path / "backups" / f"{production_db}-ansible.manifest.json")).verified is True
+
+
+def _session_processes(sid: int):
+    """The pids still alive in session ``sid`` (the ansible-playbook this test started, and its children)."""
+    alive = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            if os.getsid(int(pid)) == sid:
+                alive.append(int(pid))
+        except OSError:
+            continue
+    return alive
+
+
+def test_sigterm_of_ansible_during_the_backup_leaves_no_credential_on_disk(production_db, deploy_params, admin, tmp_path):
+    """Issue 15 item 5: the dump's option file is an inherited memfd, and pipelining keeps module args off disk."""
+    scan = tmp_path / "scan"  # TMPDIR, Ansible's local and remote temp dirs of this run: everywhere it could write
+    for sub in ("tmp", "ansible-local", "ansible-remote"):
+        (scan / sub).mkdir(parents=True)
+    playbook = tmp_path / "backup.yml"
+    playbook.write_text(
+        "- hosts: sandbox\n"
+        "  gather_facts: false\n"
+        "  module_defaults:\n"
+        "    schemagate.mysql.backup: {login_host: '{{ h }}', login_port: '{{ p }}', login_user: '{{ u }}', login_password: '{{ pw }}'}\n"
+        "  roles:\n"
+        "    - role: schemagate.mysql.backup\n"
+    )
+    extra = tmp_path / "vars.json"  # the test's own 0600 input, the one file allowed to hold the password
+    extra.write_text(json.dumps({
+        "schemagate_database": production_db, "backup_dir": str(tmp_path / "backups"), "backup_label": "sigterm",
+        "backup_snapshot_lock_timeout": 0,
+        "h": deploy_params.host, "p": deploy_params.port, "u": deploy_params.user, "pw": deploy_params.password,
+    }))
+    os.chmod(extra, 0o600)
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1", PATH=f"{BIN}:{os.environ['PATH']}",
+               TMPDIR=str(scan / "tmp"), ANSIBLE_LOCAL_TEMP=str(scan / "ansible-local"), ANSIBLE_REMOTE_TMP=str(scan / "ansible-remote"))
+    holder = connect(ConnectionParams(**{**dataclasses.asdict(deploy_params)}))
+    watcher = connect(deploy_params)
+    secret = deploy_params.password.encode()
+    process = subprocess.Popen(  # pylint: disable=consider-using-with
+        [os.path.join(BIN, "ansible-playbook"), str(playbook), "-e", f"@{extra}"],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        hold_first_table(holder, production_db)  # the dump waits on it, in flight
+        assert wait_for(lambda: dump_connection(watcher, production_db) is not None), "the dump never started"
+        in_flight = _files_containing(str(scan), secret)
+        process.send_signal(signal.SIGTERM)
+        output = process.communicate(timeout=120)[0].decode(errors="replace")
+        assert process.returncode != 0
+        assert secret.decode() not in output
+        left_while_module_lives = _files_containing(str(scan), secret)
+        with holder.cursor() as cur:
+            cur.execute("UNLOCK TABLES")
+        assert wait_for(lambda: not _session_processes(process.pid)), "the module outlived the playbook"
+        assert in_flight == [] and left_while_module_lives == [], (in_flight, left_while_module_lives)
+        assert _files_containing(str(scan), secret) == []
+        assert _files_containing(str(tmp_path / "backups"), secret) == [] if (tmp_path / "backups").exists() else True
+    finally:
+        for pid in _session_processes(process.pid):
+            os.kill(pid, signal.SIGKILL)
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        holder.close()
+        watcher.close()

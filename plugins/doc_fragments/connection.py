@@ -34,7 +34,10 @@ options:
     type: str
   config_file:
     description:
-      - A MySQL option file whose C([client]) section supplies any of user, password, host, port and socket.
+      - A MySQL option file whose C([client]), C([client-server]), C([client-mariadb]) or C([schemagate]) groups supply
+        any of user, password, host, port, socket, ssl-ca, ssl-capath, ssl-cert and ssl-key.
+      - Read as the MySQL manual specifies (quotes, escapes, comments, C(!include), C(!includedir)); the password may
+        hold any Unicode character (it is sent as UTF-8, as the client tools send it). A world-writable file is refused.
       - Explicit O(login_user), O(login_password), O(login_host), O(login_port) and O(login_unix_socket) win over it.
     type: path
   ca_cert:

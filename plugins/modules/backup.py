@@ -29,8 +29,10 @@ description:
     every difference. The backup is then kept, unverified, for inspection.
   - After a verified backup, the O(keep) newest verified backups of O(database) in O(backup_dir) are kept and older
     verified ones are deleted. Unverified backups are never deleted, only reported.
-  - The credentials reach the dump tool through a 0600 option file in a private temporary directory. That
-    file is removed even on failure, and the password never appears on a command line.
+  - The credentials reach the dump tool through an anonymous in-memory 0600 option file (C(memfd_create)) that it
+    inherits as a descriptor (C(/dev/fd/N)); it is never on disk and is gone with the process, even after a kill.
+    Where memfd_create is missing (not Linux), a 0600 file in a private temporary directory is used and removed.
+    The password never appears on a command line.
 requirements:
   - On the host that executes the module, the server's dump tool (C(mariadb-dump) or C(mysqldump))
   - Optionally, the Python package C(isal) on that host, for faster gzip (see O(compress_level))
@@ -75,8 +77,11 @@ options:
     default: 1.0
   snapshot_lock_timeout:
     description:
-      - Seconds to wait for the brief write pause that aligns the manifest's snapshot with the dump's. The task fails
-        if a long transaction holds the tables longer than this. V(0) takes no lock (see the description).
+      - Seconds to keep trying the brief write pause that aligns the manifest's snapshot with the dump's. Each
+        attempt waits at most 1 s for the tables' metadata locks (no write queues behind it longer), then gives up
+        and is retried 1 s later; every retry is recorded in the manifest (C(consistency.lock_waits)) with the
+        blocking session. The task fails in one line naming the blocker if a transaction holds the tables longer
+        than this. V(0) takes no lock (see the description).
     type: int
     default: 5
   migrations_table:
@@ -98,6 +103,29 @@ options:
     description: Connections that load rows in parallel during the verification restore.
     type: int
     default: 2
+  remove_debris:
+    description:
+      - Every backup first looks for what earlier, interrupted runs of O(database) left behind and lists it in
+        RV(debris) - scratch databases C(<database>_sg_*) carrying schemagate's marker, C(.partial) dump files
+        and unverified backups in O(backup_dir), and the backup's private temporary directories - when older than
+        O(debris_min_age). With V(true) it also removes them (databases only through their marker).
+    type: bool
+    default: false
+  debris_min_age:
+    description: Seconds a leftover must be old to count as debris (younger ones may belong to a run in progress).
+    type: int
+    default: 3600
+  old_keep:
+    description:
+      - Retention of C(<database>_sg_old_<run_id>), the tables an emergency restore replaced. After a verified backup
+        the O(old_keep) newest are always kept; older ones are dropped once O(old_min_age_days) old. Only databases
+        carrying the restore's marker are dropped; others are listed in RV(old_databases), never touched.
+    type: int
+    default: 2
+  old_min_age_days:
+    description: Days a C(<database>_sg_old_*) database beyond the O(old_keep) newest must be old before it is dropped.
+    type: float
+    default: 7
 attributes:
   check_mode:
     support: full
@@ -177,6 +205,22 @@ verified:
   description: Whether the backup restored and matched its manifest.
   returned: when not in check mode
   type: bool
+debris:
+  description: One line per leftover of earlier runs found (see O(remove_debris)); empty when there is none.
+  returned: always
+  type: list
+  elements: str
+  sample: ["scratch database askproai_db_sg_verify_20261124T130500Z (run verify_20261124T130500Z, 7260 s old)"]
+debris_removed:
+  description: One line per leftover removed (only with O(remove_debris=true)).
+  returned: always
+  type: list
+  elements: str
+old_databases:
+  description: C(<database>_sg_old_*) databases kept, removed and unmarked (never removed) by the retention of O(old_keep).
+  returned: when not in check mode and O(verify=true)
+  type: dict
+  sample: {kept: [askproai_db_sg_old_r2, askproai_db_sg_old_r1], removed: [], unmarked: []}
 retention:
   description: Manifests of O(database) kept, deleted and unverified (never deleted) in O(backup_dir).
   returned: when not in check mode and O(verify=true)
@@ -201,6 +245,7 @@ server:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.schemagate.mysql.plugins.module_utils.backup.backup import plan_backup, take_backup, verify_backup
+from ansible_collections.schemagate.mysql.plugins.module_utils.backup.cleanup import describe_debris, find_debris, prune_old_databases, remove_debris
 from ansible_collections.schemagate.mysql.plugins.module_utils.backup.backup_files import default_label, prune_backups, summary, validate_label
 from ansible_collections.schemagate.mysql.plugins.module_utils.core.scratch import check_scratch_target
 from ansible_collections.schemagate.mysql.plugins.module_utils.core.connection import ConnectionParams
@@ -221,6 +266,10 @@ def main():
             migrations_table=dict(type='str', default='migrations'),
             compress_level=dict(type='int', default=1),
             restore_workers=dict(type='int', default=2),
+            remove_debris=dict(type='bool', default=False),
+            debris_min_age=dict(type='int', default=3600),
+            old_keep=dict(type='int', default=2),
+            old_min_age_days=dict(type='float', default=7),
         ),
         supports_check_mode=True,
     )
@@ -243,6 +292,10 @@ def backup(module):
             plan=checked,
             server=server_facts(server),
         )
+        debris = find_debris(conn, database, params['backup_dir'], params['debris_min_age'])
+        result.update(debris=describe_debris(debris), debris_removed=[])
+        if params['remove_debris'] and not module.check_mode:
+            result['debris_removed'] = remove_debris(conn, database, debris)
         if module.check_mode:
             return result
         taken = take_backup(
@@ -257,6 +310,7 @@ def backup(module):
                 params['scratch_database'], params['restore_workers'],
             )['manifest']
             result['retention'] = prune_backups(params['backup_dir'], database, params['keep'], protect=[taken['manifest_file']])
+            result['old_databases'] = prune_old_databases(conn, database, params['old_keep'], params['old_min_age_days'])
         result.update(manifest=summary(manifest), verified=manifest.verified)
         return result
 

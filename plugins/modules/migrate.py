@@ -71,7 +71,8 @@ options:
         like Skeema's C(--alter-wrapper). V(pt-online-schema-change) is the built-in template; otherwise a command
         line with the placeholders C({CLAUSES}), C({SCHEMA}), C({TABLE}), C({DEFAULTS_FILE}), C({HOST}), C({PORT}),
         C({SOCKET}), C({USER}) and C({LOCK_WAIT_TIMEOUT}).
-      - The credentials reach the tool only through C({DEFAULTS_FILE}), a 0600 option file removed afterwards.
+      - The credentials reach the tool only through C({DEFAULTS_FILE}), C(/dev/fd/N), a 0600 option file in memory that
+        the tool inherits (never on disk; elsewhere than Linux a 0600 file removed afterwards).
       - Empty runs every statement natively.
     type: str
     default: ''

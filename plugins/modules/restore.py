@@ -69,7 +69,10 @@ attributes:
 notes:
   - Needs all privileges on C(<database>_sg_%) and, on O(database), the privileges the deploy account has
     (C(CREATE), C(DROP), C(ALTER), C(INSERT), C(TRIGGER), C(CREATE VIEW), C(CREATE ROUTINE), C(EVENT)).
-  - The swap waits at most 30 seconds for the metadata locks of the application's sessions. Then it fails and
+  - The swap's statements (C(DROP TRIGGER), C(RENAME TABLE), the recreated objects) wait at most 1 s per attempt for
+    the metadata locks of the application's sessions, so no write queues behind them longer than that; attempts are
+    retried 1 s apart for up to 30 seconds, and each retry is returned in RV(lock_waits) with the blocking session
+    (connection id, user, transaction age, statement). Then the restore fails in one line naming the blocker, and
     production is left unchanged.
 seealso:
   - module: schemagate.mysql.backup
@@ -148,6 +151,13 @@ previous_triggers_on_old_tables:
   returned: when not in check mode
   type: list
   elements: str
+lock_waits:
+  description:
+    - Every swap statement that had to retry for its metadata locks, with its attempts, seconds and blocking sessions
+      (C(id), C(user), C(transaction_seconds), C(statement)). Empty when nothing blocked.
+  returned: when not in check mode
+  type: list
+  elements: dict
 restore_seconds:
   description: Time to load the dump into the scratch database.
   returned: when not in check mode

@@ -34,6 +34,7 @@ from ..core.compression import compressor_name, gzip_member
 from ..core.connection import ConnectionParams, MySQLError, connect, error_text, quote_identifier, quote_name
 from ..core.dialect import ServerInfo
 from ..core.errors import SchemagateError
+from ..core.lock_wait import BoundedLocks, LockWaitExhausted
 from ..core.schema_model import Schema
 from ..core.scratch import check_scratch_target, create_scratch, drop_scratch, scratch_name
 from ..core.session import SqlSession
@@ -57,11 +58,11 @@ from .backup_files import (
 from .dump_restore import RESTORE_WORKERS, restore_dump
 from .dump_tool import (
     DUMP_OPTIONS,
+    ClientOptions,
     client_environment,
     dump_command,
     find_dump_tool,
     tool_version,
-    write_client_option_file,
 )
 
 
@@ -273,6 +274,7 @@ class _Snapshot:
         except BaseException:
             self.snapshot.close()
             raise
+        self.locks: Optional[BoundedLocks] = None
         self.paused_at: Optional[float] = None
         self.pause_ms: Optional[float] = None
         self.result: Dict[str, Any] = {}
@@ -282,14 +284,15 @@ class _Snapshot:
     def begin(self, tables: Sequence[str]) -> None:
         """Pause writes (if asked) and start our snapshot; the caller starts the dump right after."""
         if self.locker is not None and tables:
+            # Each attempt holds up the application's writes for at most 1 s (see core/lock_wait.py).
+            self.locks = BoundedLocks(self.locker, self.lock_timeout)
             with self.locker.cursor() as cur:
-                cur.execute(f"SET SESSION lock_wait_timeout = {int(self.lock_timeout)}")
                 try:
-                    cur.execute("LOCK TABLES " + ", ".join(f"{quote_name(table)} READ" for table in tables))
-                except MySQLError as exc:
+                    self.locks.execute(cur, "LOCK TABLES " + ", ".join(f"{quote_name(table)} READ" for table in tables),
+                                       what=f"The write pause that aligns the backup's snapshots of {self.database!r}")
+                except LockWaitExhausted as exc:
                     raise SchemagateError(
-                        f"Could not pause writes to {self.database!r} for {self.lock_timeout} s to align the backup's snapshots "
-                        f"({error_text(exc)}): a long transaction holds its tables; retry when it ends, or set snapshot_lock_timeout: 0."
+                        f"{exc.message}; retry when it ends, or set snapshot_lock_timeout: 0 (no pause).", exc.details
                     ) from None
             self.paused_at = time.monotonic()
         with self.snapshot.cursor() as cur:
@@ -483,16 +486,17 @@ def take_backup(
     private_dir = tempfile.mkdtemp(prefix="schemagate-backup-")  # 0700
     partial = plan["dump_file"] + ".partial"
     try:
-        option_file = write_client_option_file(params, server, private_dir)
-        snapshot = _Snapshot(params, database, snapshot_lock_timeout, migrations_table)
-        try:
-            snapshot.begin(tables)
-            written = _run_dump(
-                dump_command(tool, option_file, server, database), partial, private_dir, snapshot, tables, compress_level, on_dump_start
-            )
-            figures = snapshot.figures()
-        finally:
-            snapshot.close()
+        with ClientOptions(params, server, private_dir) as option_file:
+            snapshot = _Snapshot(params, database, snapshot_lock_timeout, migrations_table)
+            try:
+                snapshot.begin(tables)
+                written = _run_dump(
+                    dump_command(tool, option_file.path, server, database), partial, private_dir, snapshot, tables, compress_level,
+                    on_dump_start, option_file.pass_fds,
+                )
+                figures = snapshot.figures()
+            finally:
+                snapshot.close()
         manifest = Manifest(
             format=MANIFEST_FORMAT,
             database=database,
@@ -512,6 +516,7 @@ def take_backup(
             consistency={
                 "figures": "COUNT(*) and CHECKSUM TABLE, read in a consistent snapshot started next to the dump's",
                 "writes_paused_ms": snapshot.pause_ms,
+                "lock_waits": snapshot.locks.waits if snapshot.locks else [],
             },
             dump_warnings=written["warnings"],
             migrations=figures["migrations"],
@@ -540,6 +545,7 @@ def _run_dump(  # pylint: disable=too-many-positional-arguments
     tables: Sequence[str],
     compress_level: int,
     on_dump_start: Optional[Callable[["subprocess.Popen[bytes]"], None]],
+    pass_fds: Sequence[int] = (),
 ) -> Dict[str, Any]:
     """Stream the dump through gzip into ``partial``; return its size, sha256 and warnings."""
     name = os.path.basename(command[0])
@@ -553,7 +559,7 @@ def _run_dump(  # pylint: disable=too-many-positional-arguments
         try:
             process = subprocess.Popen(  # pylint: disable=consider-using-with  # waited for below, killed on any error
                 command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr_file,
-                env=client_environment(private_dir), bufsize=0,
+                env=client_environment(private_dir), bufsize=0, pass_fds=tuple(pass_fds),
             )
         except OSError as exc:
             raise SchemagateError(f"Cannot start {name}: {exc.strerror or exc}.") from None

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from ..core.compression import READ_ERRORS, open_gzip
 from ..core.connection import validate_identifier
 from ..core.errors import SchemagateError
 from ..core.schema_model import Schema, describe_type
@@ -345,8 +346,56 @@ def file_sha256(path: str) -> str:
     return digest.hexdigest()
 
 
+_HEADER_BYTES = 16384
+_HEADER_DATABASE = re.compile(r"^-- Host: (.*?)\s+Database: (.+?)\s*$", re.MULTILINE)
+_HEADER_SERVER = re.compile(r"^-- Server version\s+(.+?)\s*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class DumpHeader:
+    """What the dump tool wrote about the dump in its first lines."""
+
+    host: str
+    database: str
+    server_version: Optional[str]
+
+
+def dump_header(path: str) -> DumpHeader:
+    """The ``-- Host: ... Database: ...`` and ``-- Server version`` lines of a gzip dump; raise if there are none."""
+    try:
+        with open_gzip(path) as source:
+            head = source.read(_HEADER_BYTES).decode("utf-8", "replace")
+    except READ_ERRORS as exc:
+        raise SchemagateError(f"Backup file {path} cannot be read as gzip ({type(exc).__name__}): use another backup.") from None
+    found = _HEADER_DATABASE.search(head)
+    if not found:
+        raise SchemagateError(
+            f"Backup file {path} does not start with the dump tool's '-- Host: ... Database: ...' header: "
+            "it is not a dump schemagate took; use another backup."
+        )
+    server = _HEADER_SERVER.search(head)
+    return DumpHeader(host=found.group(1), database=found.group(2), server_version=server.group(1) if server else None)
+
+
+def authenticate_dump(manifest_path: str, manifest: Manifest, path: str) -> DumpHeader:
+    """Refuse, in one line, a manifest that disagrees with the dump it describes (its database or its server)."""
+    header = dump_header(path)
+    if header.database != manifest.database:
+        raise SchemagateError(
+            f"Manifest {manifest_path} says database {manifest.database!r}, but its dump {os.path.basename(path)} is a dump of "
+            f"{header.database!r} (its header): the manifest does not describe this dump; refusing it."
+        )
+    recorded = manifest.server.version if manifest.server else None
+    if recorded and header.server_version and header.server_version != recorded:
+        raise SchemagateError(
+            f"Manifest {manifest_path} says server {recorded!r}, but its dump {os.path.basename(path)} was taken on "
+            f"{header.server_version!r} (its header): the manifest does not describe this dump; refusing it."
+        )
+    return header
+
+
 def check_backup_file(manifest_path: str, manifest: Manifest) -> str:
-    """The dump file's path, once its sha256 is the manifest's; raise naming the mismatch otherwise."""
+    """The dump file's path, once its sha256 is the manifest's and its own header agrees with the manifest."""
     path = dump_file_of(manifest_path, manifest)
     if not os.path.isfile(path):
         raise SchemagateError(f"Backup file {path} is missing: the manifest {manifest_path} has no dump to restore.")
@@ -356,6 +405,7 @@ def check_backup_file(manifest_path: str, manifest: Manifest) -> str:
             f"Backup file {path} is corrupt: its sha256 is {actual}, the manifest says {manifest.sha256} (sha256 mismatch); "
             "use another backup."
         )
+    authenticate_dump(manifest_path, manifest, path)
     return path
 
 

@@ -1,16 +1,20 @@
 """The server's own dump tool (``mariadb-dump`` or ``mysqldump``) and the credentials it is given.
 
-Credentials never reach argv: the tool reads them from a 0600 option file in a private temporary
-directory, which the caller removes whatever happens.
+Credentials never reach argv, nor the disk: the tool reads them from an anonymous in-memory file
+(``memfd_create``, mode 0600) that it inherits as a descriptor and opens as ``/dev/fd/N``. The file has
+no name in any directory and is gone with the last process holding it, so even SIGKILL leaves nothing.
+Where there is no memfd_create (not Linux) a 0600 file in a private 0700 directory is used instead,
+removed by the caller.
 """
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional, Tuple
 
-from ..core.connection import ConnectionParams, validate_identifier
+from ..core.connection import ConnectionParams, file_options, validate_identifier
+from ..core.option_file import quote_value
 from ..core.dialect import ServerInfo
 from ..core.errors import SchemagateError
 
@@ -45,41 +49,11 @@ def tool_version(tool: str) -> str:
     return " ".join((done.stdout or done.stderr).split())
 
 
-def _read_client_group(path: str) -> Dict[str, str]:
-    """The [client] group of an option file, read the way PyMySQL reads it (so both tools connect alike)."""
-    import configparser  # pylint: disable=import-outside-toplevel
-
-    parser = configparser.RawConfigParser(allow_no_value=True, strict=False)
-    parser.optionxform = lambda key: key.lower().replace("_", "-")  # type: ignore[assignment,method-assign]
-    try:
-        with open(os.path.expanduser(path), encoding="utf-8") as handle:
-            parser.read_file(handle)
-    except OSError as exc:
-        raise SchemagateError(f"Cannot read config_file {path}: {exc.strerror or exc}.") from None
-    except configparser.Error as exc:
-        # The parser's message may quote a line of the file, which may hold a password.
-        raise SchemagateError(f"Cannot read config_file {path}: not a valid option file ({type(exc).__name__}).") from None
-    if not parser.has_section("client"):
-        return {}
-    values = {}
-    for key, value in parser.items("client"):
-        if value is None:
-            continue
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[key] = value
-    return values
-
-
-def _option_value(value: Any) -> str:
-    """A value quoted for a MySQL option file: '#', quotes, spaces and backslashes survive."""
-    text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
-    return f'"{text}"'
-
-
 def client_options(params: ConnectionParams, server: ServerInfo) -> List[str]:
     """[client] lines that reach the server and account PyMySQL reaches with ``params``."""
-    merged = _read_client_group(params.config_file) if params.config_file else {}
+    merged: Dict[str, Any] = {}
+    if params.config_file:
+        merged = {("socket" if key == "unix_socket" else key): value for key, value in file_options(params.config_file).items()}
     explicit = {
         "user": params.user,
         "password": params.password,
@@ -94,13 +68,13 @@ def client_options(params: ConnectionParams, server: ServerInfo) -> List[str]:
     lines = ["[client]"]
     for key in ("user", "password", "ssl-ca", "ssl-capath", "ssl-cert", "ssl-key", "ssl-cipher"):
         if merged.get(key) not in (None, ""):
-            lines.append(f"{key}={_option_value(merged[key])}")
+            lines.append(f"{key}={quote_value(merged[key])}")
     if merged.get("socket"):
         # PyMySQL uses the socket whenever one is given; the client tools would prefer a host.
-        lines += [f"socket={_option_value(merged['socket'])}", "protocol=SOCKET"]
+        lines += [f"socket={quote_value(merged['socket'])}", "protocol=SOCKET"]
     else:
         # PyMySQL always uses TCP without a socket; for "localhost" the client tools would use their default socket.
-        lines += [f"host={_option_value(merged.get('host') or 'localhost')}", "protocol=TCP"]
+        lines += [f"host={quote_value(merged.get('host') or 'localhost')}", "protocol=TCP"]
         if merged.get("port"):
             lines.append(f"port={int(merged['port'])}")
     lines += list(server.client_tls_options(bool(merged.get("ssl-ca") or merged.get("ssl-capath")), params.check_hostname))
@@ -114,6 +88,52 @@ def write_client_option_file(params: ConnectionParams, server: ServerInfo, direc
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write("\n".join(client_options(params, server)) + "\n")
     return path
+
+
+class ClientOptions:
+    """The dump tool's option file: an inherited in-memory descriptor, else a 0600 file in ``directory``.
+
+    ``path`` is what the tool is given (``/dev/fd/N`` or the file), ``pass_fds`` what it must inherit.
+    Close it (or use it as a context manager) once the tool has exited.
+    """
+
+    def __init__(self, params: ConnectionParams, server: ServerInfo, directory: str) -> None:
+        text = ("\n".join(client_options(params, server)) + "\n").encode("utf-8")
+        self.fd: Optional[int] = None
+        memfd_create = getattr(os, "memfd_create", None)
+        if memfd_create is not None:
+            fd = memfd_create("schemagate-client-cnf")  # close-on-exec: only the tool inherits it, via pass_fds
+            try:
+                os.fchmod(fd, 0o600)  # memfds start 0777; the client library ignores a world-writable option file
+                _write_all(fd, text)
+            except OSError:
+                os.close(fd)
+                raise
+            self.fd = fd
+            self.path = f"/dev/fd/{fd}"
+        else:
+            self.path = write_client_option_file(params, server, directory)
+
+    @property
+    def pass_fds(self) -> Tuple[int, ...]:
+        return () if self.fd is None else (self.fd,)
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def __enter__(self) -> "ClientOptions":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def client_environment(private_dir: str) -> Dict[str, str]:

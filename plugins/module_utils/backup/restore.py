@@ -14,6 +14,7 @@ from ..core.bookkeeping import LOCK_TABLE, MARKER_TABLE
 from ..core.connection import ConnectionParams, MySQLError, connect, error_text, quote_identifier, quote_name
 from ..core.dialect import ServerInfo
 from ..core.errors import SchemagateError
+from ..core.lock_wait import BoundedCursor, BoundedLocks
 from ..core.scratch import create_scratch, drop_scratch, scratch_name
 from ..core.session import SqlSession
 from .backup import base_tables, compare, recorded_schema, restore_and_compare, table_figures
@@ -21,7 +22,8 @@ from .backup_files import BackupState, check_backup_file, load_manifest
 from .dump_restore import RESTORE_WORKERS, without_definer
 
 
-# How long the swap of an emergency restore waits for metadata locks held by the application.
+# How long the swap of an emergency restore keeps trying to get the metadata locks the application holds:
+# attempts of at most 1 s each (writes queue behind an attempt, never longer), 1 s apart (core/lock_wait.py).
 SWAP_LOCK_WAIT_SECONDS = 30
 # Operational state of the running deploy, not application data: a restore leaves it in production
 # (bringing back the lock row of backup time would hand the deploy lock to an old run).
@@ -103,6 +105,7 @@ def restore_backup(
     database: str,
     run_id: str,
     workers: int = RESTORE_WORKERS,
+    lock_budget_seconds: float = SWAP_LOCK_WAIT_SECONDS,
 ) -> Dict[str, Any]:
     """Replace ``database``'s tables with a verified backup; nothing is dropped.
 
@@ -133,7 +136,7 @@ def restore_backup(
                 f"The backup restored into {scratch!r} differs from its manifest ({mismatches[0]}); production was not touched.",
                 {"mismatches": mismatches},
             )
-        result = _swap(params, database, scratch, old, restored["objects"])
+        result = _swap(params, database, scratch, old, restored["objects"], lock_budget_seconds)
     finally:
         drop_scratch(conn, database, scratch, run_id)  # after the swap it holds only the marker (and the dump's views/routines)
     after_tables = base_tables(conn, database, exclude=STAYS_IN_PRODUCTION)
@@ -163,42 +166,48 @@ def restore_backup(
     return outcome
 
 
-def _swap(params: ConnectionParams, database: str, scratch: str, old: str, objects: List[Tuple[str, Optional[str], str]]) -> Dict[str, Any]:
+def _swap(params: ConnectionParams, database: str, scratch: str, old: str, objects: List[Tuple[str, Optional[str], str]],
+          lock_budget_seconds: float = SWAP_LOCK_WAIT_SECONDS) -> Dict[str, Any]:
     # Its own connection: the replayed SET statements and USE must not leak into the caller's session.
     conn = connect(params, database)
     try:
-        return _swap_on(conn, database, scratch, old, objects)
+        return _swap_on(conn, database, scratch, old, objects, lock_budget_seconds)
     finally:
         conn.close()
 
 
-def _swap_on(conn: Any, database: str, scratch: str, old: str, objects: List[Tuple[str, Optional[str], str]]) -> Dict[str, Any]:
+def _swap_on(conn: Any, database: str, scratch: str, old: str, objects: List[Tuple[str, Optional[str], str]],
+             lock_budget_seconds: float = SWAP_LOCK_WAIT_SECONDS) -> Dict[str, Any]:
     prod, new, aside = quote_identifier(database), quote_identifier(scratch), quote_identifier(old)
     production_tables = base_tables(conn, database, exclude=STAYS_IN_PRODUCTION)
     restored_tables = base_tables(conn, scratch, exclude=(MARKER_TABLE, *STAYS_IN_PRODUCTION))
-    with conn.cursor() as cur:
+    locks = BoundedLocks(conn, lock_budget_seconds)  # no statement here holds up production's writes longer than 1 s
+    with conn.cursor() as raw_cur:
+        cur = BoundedCursor(raw_cur, locks)
         before = _production_objects(cur, database)
         cur.execute("SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = %s", (scratch,))
         scratch_triggers = [row[0] for row in cur.fetchall()]
-        cur.execute("SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (database,))
-        charset, collation = cur.fetchone()
-        cur.execute(f"CREATE DATABASE {aside} CHARACTER SET {charset} COLLATE {collation}")
+        # With the marker of this run, so its retention (cleanup.prune_old_databases) may drop it one day, and nothing else.
+        create_scratch(conn, database, old, old[len(f"{database}_sg_old_"):])
         for name in scratch_triggers:
             cur.execute(f"DROP TRIGGER {new}.{quote_name(name)}")
-        for name, _definition in before["TRIGGER"]:
-            cur.execute(f"DROP TRIGGER {prod}.{quote_name(name)}")
+        dropped: List[Tuple[str, Tuple[str, str, str, str]]] = []
         moves = [f"{prod}.{quote_name(t)} TO {aside}.{quote_name(t)}" for t in production_tables]
         moves += [f"{new}.{quote_name(t)} TO {prod}.{quote_name(t)}" for t in restored_tables]
-        cur.execute(f"SET SESSION lock_wait_timeout = {SWAP_LOCK_WAIT_SECONDS}")
         try:
-            cur.execute("RENAME TABLE " + ", ".join(moves))
-        except MySQLError as exc:
-            for name, definition in before["TRIGGER"]:  # production is unchanged: give it its triggers back
+            for name, definition in before["TRIGGER"]:
+                cur.execute(f"DROP TRIGGER {prod}.{quote_name(name)}")
+                dropped.append((name, definition))
+            locks.execute(raw_cur, "RENAME TABLE " + ", ".join(moves), what=f"The swap (one RENAME TABLE) into {database!r}")
+        except (MySQLError, SchemagateError) as exc:
+            for name, definition in dropped:  # production is unchanged: give it its triggers back
                 _run_in(cur, database, *definition)
             cur.execute(f"DROP DATABASE {aside}")  # still empty: the rename did nothing
+            cause = exc.message if isinstance(exc, SchemagateError) else error_text(exc)
             raise SchemagateError(
-                f"Swapping the restored tables into {database!r} failed: {error_text(exc)}; production is unchanged. "
-                "Stop the application's sessions (SHOW PROCESSLIST) and retry."
+                f"Swapping the restored tables into {database!r} failed: {cause}; production is unchanged. "
+                "End that session (or stop the application) and retry.",
+                {"lock_waits": locks.waits},
             ) from None
         recreated = _replay_objects(cur, database, objects)
         removed = _remove_extra_objects(cur, database, before, recreated)
@@ -218,6 +227,7 @@ def _swap_on(conn: Any, database: str, scratch: str, old: str, objects: List[Tup
         "removed_objects": removed,
         "previous_triggers": {name: definition[0] for name, definition in before["TRIGGER"]},
         "previous_triggers_on_old_tables": old_triggers,
+        "lock_waits": locks.waits,
     }
 
 

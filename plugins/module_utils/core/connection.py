@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional
 
 from .errors import SchemagateError
+from .option_file import read_groups
 # error_code and error_text are re-exported: callers import them from here.
 from .server_errors import (  # noqa: F401  pylint: disable=unused-import
     CR_CONN_HOST_ERROR,
@@ -133,31 +134,35 @@ def connect(params: ConnectionParams, database: Optional[str] = None, autocommit
         raise SchemagateError("The PyMySQL driver is missing: pip install PyMySQL on the host that runs the module.")
     if database is not None:
         validate_identifier(database, "database name")
+    explicit = {
+        "host": params.host,
+        "user": params.user,
+        "password": params.password,
+        "port": params.port,
+        "unix_socket": params.unix_socket,
+        "ssl-ca": params.ca_cert,
+        "ssl-cert": params.client_cert,
+        "ssl-key": params.client_key,
+    }
+    merged = {**(file_options(params.config_file) if params.config_file else {}),
+              **{key: value for key, value in explicit.items() if value not in (None, "")}}
     kwargs: Dict[str, Any] = {
         "connect_timeout": params.connect_timeout,
         "autocommit": autocommit,
         "charset": "utf8mb4",
         "database": database,
     }
-    for key, value in (
-        ("host", params.host),
-        ("user", params.user),
-        ("password", params.password),
-        ("port", params.port),
-        ("unix_socket", params.unix_socket),
-    ):
-        if value is not None:
-            kwargs[key] = value
-    if params.config_file:
-        kwargs["read_default_file"] = params.config_file
-        kwargs["read_default_group"] = "client"
+    for key in ("host", "user", "port", "unix_socket"):
+        if merged.get(key) is not None:
+            kwargs[key] = merged[key]
+    if merged.get("password") is not None:
+        # The server compares the password's bytes as the client tools send them: UTF-8 (PyMySQL
+        # would encode a str as latin-1, failing any password outside latin-1).
+        kwargs["password"] = str(merged["password"]).encode("utf-8")
     ssl: Dict[str, Any] = {}
-    if params.ca_cert:
-        ssl["ca"] = params.ca_cert
-    if params.client_cert:
-        ssl["cert"] = params.client_cert
-    if params.client_key:
-        ssl["key"] = params.client_key
+    for key, name in (("ssl-ca", "ca"), ("ssl-capath", "capath"), ("ssl-cert", "cert"), ("ssl-key", "key")):
+        if merged.get(key):
+            ssl[name] = merged[key]
     if params.check_hostname is not None and ssl:
         ssl["check_hostname"] = params.check_hostname
     if ssl:
@@ -168,6 +173,27 @@ def connect(params: ConnectionParams, database: Optional[str] = None, autocommit
         raise connection_error(exc, params, database) from None
     except (OSError, ValueError) as exc:  # unreadable config file, bad certificate path...
         raise SchemagateError(f"Cannot connect to {params.describe()}: {exc}") from None
+
+
+FILE_OPTIONS = {"user": "user", "password": "password", "host": "host", "port": "port", "socket": "unix_socket",
+                "ssl-ca": "ssl-ca", "ssl-capath": "ssl-capath", "ssl-cert": "ssl-cert", "ssl-key": "ssl-key"}
+
+
+def file_options(path: str) -> Dict[str, Any]:
+    """The connection options of an option file's client groups (see option_file), named as connect() names them."""
+    found = read_groups(path)
+    options: Dict[str, Any] = {}
+    for name, key in FILE_OPTIONS.items():
+        value = found.get(name)
+        if value is None:
+            continue
+        if key == "port":
+            if not value.strip().isdigit():
+                raise SchemagateError(f"The option file {path} gives a port that is not a number.")
+            options[key] = int(value)
+        else:
+            options[key] = value
+    return options
 
 
 def connection_error(exc: BaseException, params: ConnectionParams, database: Optional[str]) -> SchemagateError:

@@ -7,9 +7,10 @@ template's placeholders:
 
 - ``{CLAUSES}``: the ALTER's specification list without ALGORITHM/LOCK (pt-osc's ``--alter``);
 - ``{SCHEMA}``, ``{TABLE}``: the database and the table;
-- ``{DEFAULTS_FILE}``: a 0600 option file (in a 0700 directory, removed afterwards, even on failure)
-  holding the connection's user, password, host, port or socket; pass it as ``F=`` in pt-osc's DSN or as
-  ``--defaults-file``. Credentials are never on argv: there is no ``{PASSWORD}``;
+- ``{DEFAULTS_FILE}``: a 0600 option file holding the connection's user, password, host, port or socket,
+  ``/dev/fd/N``: an in-memory file (memfd) the tool inherits, never on disk and gone with the processes
+  holding it (elsewhere than Linux, a file in a 0700 directory, removed afterwards, even on failure); pass
+  it as ``F=`` in pt-osc's DSN or as ``--defaults-file``. Credentials are never on argv: there is no ``{PASSWORD}``;
 - ``{HOST}``, ``{PORT}``, ``{SOCKET}``, ``{USER}``, ``{LOCK_WAIT_TIMEOUT}``.
 
 Each placeholder is one argv element's text, substituted after splitting, so a
@@ -31,6 +32,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 from ..core.annotations import attach, find_annotations, read_file_text, wants_alter_wrapper
 from ..core.connection import ConnectionParams, MySQLError, error_text, quote_identifier
 from ..core.errors import SchemagateError
+from ..core.option_file import quote_value
 from ..core.sql_parse import ALTER_TABLE, CREATE_INDEX, DROP_INDEX_STATEMENT, CannotRewrite, alter_clauses, parse_statement
 from ..core.sql_script import Statement
 
@@ -88,11 +90,13 @@ def render(template: str, values: Dict[str, str]) -> List[str]:
 
 
 @contextmanager
-def defaults_file(params: ConnectionParams) -> Iterator[str]:
-    """A [client] option file with the connection's credentials, readable by the owner only, removed afterwards."""
-    directory = tempfile.mkdtemp(prefix="schemagate-wrapper-")
-    os.chmod(directory, 0o700)
-    path = os.path.join(directory, "client.cnf")
+def defaults_file(params: ConnectionParams) -> Iterator[Tuple[str, Tuple[int, ...]]]:
+    """A [client] option file with the connection's credentials, and the descriptors the tool must inherit.
+
+    On Linux an anonymous in-memory 0600 file (``memfd_create``) the tool opens as ``/dev/fd/N``: never on disk,
+    gone with the last process holding it, even after a kill. Elsewhere a 0600 file in a 0700 directory,
+    removed afterwards (even on failure).
+    """
     lines = []
     if params.config_file:
         lines.append(f"!include {os.path.abspath(params.config_file)}")
@@ -101,12 +105,28 @@ def defaults_file(params: ConnectionParams) -> Iterator[str]:
                        ("port", params.port), ("socket", params.unix_socket), ("ssl-ca", params.ca_cert),
                        ("ssl-cert", params.client_cert), ("ssl-key", params.client_key)):
         if value not in (None, ""):
-            lines.append(f"{key}={value}")
+            lines.append(f"{key}={quote_value(value)}")
+    data = ("\n".join(lines) + "\n").encode("utf-8")
+    memfd_create = getattr(os, "memfd_create", None)
+    if memfd_create is not None:
+        fd = memfd_create("schemagate-client-cnf")  # close-on-exec: only the tool inherits it, via pass_fds
+        try:
+            os.fchmod(fd, 0o600)  # memfds start 0777; client libraries may ignore a world-writable option file
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            yield f"/dev/fd/{fd}", (fd,)
+        finally:
+            os.close(fd)
+        return
+    directory = tempfile.mkdtemp(prefix="schemagate-wrapper-")
+    os.chmod(directory, 0o700)
+    path = os.path.join(directory, "client.cnf")
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write("\n".join(lines) + "\n")
-        yield path
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        yield path, ()
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 
@@ -149,7 +169,7 @@ class AlterWrapper:
 
     def _run_tool(self, migration: Any, statement: Statement, schema: str, table: str, clauses: str) -> None:
         before = self._definition(schema, table)
-        with defaults_file(self.params) as path:
+        with defaults_file(self.params) as (path, pass_fds):
             values = {"CLAUSES": clauses, "SCHEMA": schema, "TABLE": table, "DEFAULTS_FILE": path,
                       "HOST": self.params.host or "", "PORT": str(self.params.port or ""), "SOCKET": self.params.unix_socket or "",
                       "USER": self.params.user or "", "LOCK_WAIT_TIMEOUT": str(self.lock_wait_timeout)}
@@ -159,7 +179,7 @@ class AlterWrapper:
                                       "(Debian/Ubuntu: apt-get install percona-toolkit; ./run install does it).")
             started = time.monotonic()
             try:
-                done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=self.timeout,
+                done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=self.timeout, pass_fds=pass_fds,
                                       check=False)
             except subprocess.TimeoutExpired:
                 raise SchemagateError(f"{argv[0]} did not finish altering {schema}.{table} within {self.timeout} s") from None

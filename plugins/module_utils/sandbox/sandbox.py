@@ -21,6 +21,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from ..core.connection import ConnectionParams, MySQLError, connect, error_text, quote_identifier
 from ..core.errors import SchemagateError
+from ..core.option_file import read_groups, render
 from ..core.session import database_exists
 from ..core.sql_script import split_statements
 from .sample_data import SampleScale, seed_base_data
@@ -289,29 +290,19 @@ def write_option_file(
     host: Optional[str] = None,
 ) -> None:
     """A [client] option file readable by its owner only (the password never goes on argv)."""
-    lines = ["[client]", f"user={user}", f"password={password}"]
-    if host:
-        lines.append(f"host={host}")
-    if socket:
-        lines.append(f"socket={socket}")
-    if port:
-        lines.append(f"port={port}")
+    text = render("client", {"user": user, "password": password, "host": host, "socket": socket, "port": port})
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write("\n".join(lines) + "\n")
+        handle.write(text)
     os.chmod(path, 0o600)
 
 
 def read_option(path: str, key: str) -> Optional[str]:
+    """One option of the file's client groups, read as the client tools read it; None if absent or unreadable."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            for line in handle:
-                name, _sep, value = line.strip().partition("=")
-                if name.strip() == key:
-                    return value.strip()
-    except OSError:
+        return read_groups(path).get(key)
+    except SchemagateError:
         return None
-    return None
 
 
 def stop(cfg: SandboxConfig, timeout: float = 60.0) -> Dict[str, Any]:
