@@ -193,9 +193,13 @@ def test_gate_passes_deploy_applies_and_rollback_yml_restores_with_artisan(admin
     result, flat = deploy(tmp_path, production, "deploy.yml", **LARAVEL_VARS)
     assert result.returncode == 0, flat[-3000:]
     assert "GATE PASSED" in flat and "SMOKE TEST PASSED" in flat and f"DEPLOY {production}: deployed in" in flat
+    assert f"PHP migrations of {APP}, run by php artisan" in flat  # production's migrate step drove artisan
     gate = json.loads(sorted((tmp_path / "reports").glob("*/gate.json"))[-1].read_text())
     groups = {c["group"] for c in gate["checks"]}
     assert {"migrate", "verify", "integrity", "benchmark", "rollback"} <= groups
+    rehearsed = [c for c in gate["checks"] if c["group"] == "migrate"]
+    assert [c["name"] for c in rehearsed] == NAMES and all("applied by php artisan" in c["message"] for c in rehearsed)
+    assert all(c["passed"] for c in gate["checks"] if c["group"] == "rollback")
     assert [m["migration"] for m in deploy_report(tmp_path, production)["migrations"]] == NAMES
     assert artisan_status(sandbox_cfg, tmp_path, production) == {n: 1 for n in NAMES}
     expected = load_structure("phase_b_schema.yaml")
