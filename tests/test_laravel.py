@@ -220,3 +220,16 @@ def test_the_gate_blocks_a_broken_php_migration_by_name_and_production_is_untouc
     assert result.returncode != 0
     assert "GATE FAILED" in flat and BROKEN_NAME in flat and "no_such_table" in flat
     assert app_fingerprint(admin, server, production) == before
+
+
+def test_a_php_migration_failing_on_production_is_undone_by_the_rescue_and_the_play_fails(
+        admin, server, production, tmp_path, sandbox_cfg, broken_app, tables_of):
+    before = app_fingerprint(admin, server, production)
+    result, flat = deploy(tmp_path, production, "deploy.yml", schemagate_skip_gate=True,
+                          schemagate_migrations_source="laravel", schemagate_laravel_app=broken_app)
+    assert result.returncode != 0
+    assert f"Migration {BROKEN_NAME} (up) failed in php artisan migrate" in flat and "table broken_things" in flat
+    assert "EMERGENCY ROLLBACK (migrations) on " + production + ": verified" in flat
+    assert f"failed and was rolled back ({len(NAMES) + 1} migration(s) undone" in flat  # six applied + the partial one
+    assert app_fingerprint(admin, server, production) == before and "broken_things" not in tables_of(production)
+    assert artisan_status(sandbox_cfg, tmp_path, production, broken_app) == {n: None for n in NAMES + [BROKEN_NAME]}

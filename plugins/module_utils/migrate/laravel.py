@@ -137,9 +137,10 @@ def artisan_error(stdout: str, stderr: str, returncode: int) -> str:
         if block:
             full = [text[2:-2] if len(text) >= 4 else text for text in block[:-1]]
             return _one_line("".join(full) + block[-1][2:].rstrip())
-    for line in lines:
-        if "SQLSTATE" in line or "Exception" in line:
-            return _one_line(line.strip())
+    for marker in ("SQLSTATE", "Exception", "Error"):
+        for line in lines:
+            if marker in line:
+                return _one_line(line.strip())
     tail = [text.strip() for text in lines if text.strip()]
     return _one_line(tail[-1]) if tail else f"artisan exited with code {returncode} and printed nothing"
 
