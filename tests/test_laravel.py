@@ -174,7 +174,7 @@ def test_a_php_migration_failing_halfway_is_named_its_partial_ddl_reported_and_u
     assert artisan_status(sandbox_cfg, tmp_path, database, broken_app) == schemagate_status(runner)
 
 
-def test_an_app_whose_config_ignores_the_environment_is_refused_in_one_line(tmp_path, database):
+def test_an_app_whose_config_ignores_the_environment_or_tls_is_refused_in_one_line(tmp_path, database):
     app = tmp_path / "app"
     shutil.copytree(APP, app)
     (app / "config" / "database.php").write_text("<?php return ['default' => 'mysql', 'connections' => []];\n")
@@ -182,6 +182,14 @@ def test_an_app_whose_config_ignores_the_environment_is_refused_in_one_line(tmp_
         load_set({"source": "laravel", "laravel_app": str(app)}, database)
     with pytest.raises(SchemagateError, match="needs laravel_app"):
         load_set({"source": "laravel"}, database)
+    with pytest.raises(SchemagateError, match="does not read MYSQL_ATTR_SSL_CA"):  # TLS asked for: never plaintext
+        load_set({"source": "laravel", "laravel_app": os.path.join(REPO, "tests", "fixtures", "laravel_app"), "ca_cert": "/x/ca.pem"}, database)
+    settings, _migrations = load_set({"source": "laravel", "laravel_app": APP, "ca_cert": "/x/ca.pem"}, database)
+    assert settings.laravel_tls == (("MYSQL_ATTR_SSL_CA", "/x/ca.pem"),)
+    (app / "bootstrap" / "cache").mkdir()
+    (app / "bootstrap" / "cache" / "config.php").write_text("<?php return [];\n")
+    with pytest.raises(SchemagateError, match="cached config"):
+        load_set({"source": "laravel", "laravel_app": str(app)}, database)
 
 
 # ------------------------------------------------------------------------------ playbooks

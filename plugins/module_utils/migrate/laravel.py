@@ -40,7 +40,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from typing import Any, Dict, List, Optional, Sequence, Set
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from ..core.connection import MySQLError, quote_identifier
 from ..core.errors import SchemagateError
@@ -62,7 +62,8 @@ _HAS_DOWN = re.compile(r"function\s+down\s*\(", re.IGNORECASE)
 _READS_ENV = re.compile(r"env\(\s*['\"]DB_DATABASE['\"]")
 _EXCEPTION_BLOCK = re.compile(r"^\s*In \S+ line \d+:\s*$")
 _DURATION = re.compile(r"\((?P<ms>\d+(?:\.\d+)?)\s*ms\)")
-_ENV_NAMES = ("DB_HOST", "DB_PORT", "DB_SOCKET", "DB_DATABASE", "DB_USERNAME", "DB_PASSWORD", "DATABASE_URL")
+_ENV_NAMES = ("DB_HOST", "DB_PORT", "DB_SOCKET", "DB_DATABASE", "DB_USERNAME", "DB_PASSWORD", "DATABASE_URL",
+              "MYSQL_ATTR_SSL_CA", "MYSQL_ATTR_SSL_CERT", "MYSQL_ATTR_SSL_KEY")
 
 
 def migrations_dir_of(app: str) -> str:
@@ -95,6 +96,23 @@ def check_app(app: Optional[str]) -> str:
             "read the connection from DB_HOST, DB_PORT, DB_SOCKET, DB_DATABASE, DB_USERNAME and DB_PASSWORD."
         )
     return root
+
+
+def tls_environment(params: Mapping[str, Any]) -> Tuple[Tuple[str, str], ...]:
+    """The module's TLS files as the variables Laravel's stock config/database.php reads (PDO::MYSQL_ATTR_SSL_*)."""
+    names = (("ca_cert", "MYSQL_ATTR_SSL_CA"), ("client_cert", "MYSQL_ATTR_SSL_CERT"), ("client_key", "MYSQL_ATTR_SSL_KEY"))
+    found = tuple((variable, str(params[option])) for option, variable in names if params.get(option))
+    if found:
+        app = check_app(params.get("laravel_app"))
+        with open(os.path.join(app, "config", "database.php"), encoding="utf-8") as handle:
+            text = handle.read()
+        unread = [variable for variable, _path in found if f"env('{variable}'" not in text and f'env("{variable}"' not in text]
+        if unread:
+            raise SchemagateError(
+                f"The connection uses TLS, but {app}/config/database.php does not read {', '.join(unread)}: artisan would "
+                "connect without it; add PDO::MYSQL_ATTR_SSL_CA => env('MYSQL_ATTR_SSL_CA') (and _CERT, _KEY) to its options."
+            )
+    return found
 
 
 def read_laravel_app(app: Optional[str]) -> List[Migration]:
@@ -179,6 +197,13 @@ class ArtisanRunner(MigrationRunner):
             "DATABASE_URL": "",
             "LARAVEL_RUNTIME_DIR": runtime,
         })
+        tls = dict(self.settings.laravel_tls)
+        if getattr(self.conn, "_ssl_required", False) and "MYSQL_ATTR_SSL_CA" not in tls:  # TLS asked for, not PyMySQL's "preferred"
+            raise SchemagateError(
+                "The connection uses TLS set outside ca_cert (in config_file?), which schemagate cannot hand to artisan: "
+                "set ca_cert (schemagate_ca_cert) so artisan gets it in MYSQL_ATTR_SSL_CA, never a plaintext connection."
+            )
+        env.update(tls)
         return env
 
     def artisan(self, *args: str) -> subprocess.CompletedProcess:

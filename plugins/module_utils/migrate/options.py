@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Mapping, Tuple
 
 from ..core.errors import SchemagateError
 from .formats import AUTO, FORMATS, LARAVEL, detect_format
-from .laravel import LARAVEL_SOURCE, SOURCES, SQL_SOURCE, read_laravel_app
+from .laravel import LARAVEL_SOURCE, SOURCES, SQL_SOURCE, read_laravel_app, tls_environment
 from .migration import Migration
 from .migration_files import load_migrations
 from .runner import RunnerSettings
@@ -34,7 +34,7 @@ def load_set(params: Mapping[str, Any], database: str, **settings: Any) -> Tuple
             raise SchemagateError(f"source=laravel records in Laravel's own migrations table: history {history!r} does not apply.")
         resolved = RunnerSettings(
             database=database, migrations_table=params.get("migrations_table") or None, history=LARAVEL,
-            source=LARAVEL_SOURCE, laravel_app=params.get("laravel_app"), **settings,
+            source=LARAVEL_SOURCE, laravel_app=params.get("laravel_app"), laravel_tls=tls_environment(params), **settings,
         )
         return resolved, read_laravel_app(params.get("laravel_app"))
     if not params.get("migrations_dir"):

@@ -87,6 +87,7 @@ class RunnerSettings:
     sql_mode: Optional[str] = None  # session sql_mode for migration statements (None: the server's)
     source: str = "sql"  # sql: statements run by this runner; laravel: a Laravel app's PHP migrations run by artisan (laravel.py)
     laravel_app: Optional[str] = None  # with source laravel: the application root (where artisan lives)
+    laravel_tls: Tuple[Tuple[str, str], ...] = ()  # with source laravel: MYSQL_ATTR_SSL_* for artisan (ca_cert, client_cert, client_key)
 
     def __post_init__(self) -> None:
         validate_identifier(self.database, "database name")
