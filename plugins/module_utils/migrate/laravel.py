@@ -231,6 +231,13 @@ class ArtisanRunner(MigrationRunner):
             if row.state == FAILED and entry is not None:
                 row.detail = (f"failed in artisan having changed nothing ({entry.error or 'error'}); "
                               "fix the migration and migrate again")
+            elif row.state == PARTIAL and entry is not None and entry.state == JournalState.RUNNING:
+                row.detail = ("php artisan was interrupted while it ran this migration's up (the module was killed?): what it "
+                              "changed is unknown; compare the schema with the migration and undo by hand, then delete its row "
+                              f"from {self.settings.journal_table}")
+            elif row.state == PARTIAL and entry is not None and entry.state == JournalState.REVERTING:
+                row.detail = ("php artisan was interrupted while it ran this migration's down; it is still recorded as applied: "
+                              "roll back again (artisan runs the down again)")
             elif row.state == PARTIAL and entry is not None and entry.direction == Direction.UP.value:
                 made = ", ".join((entry.effect or {}).get("created", [])) or "unknown objects"
                 row.detail = (f"its up failed in artisan after creating {made}, and Laravel did not record it: "
