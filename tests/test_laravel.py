@@ -17,7 +17,7 @@ import subprocess
 import pytest
 
 from helpers import (
-    MIGRATIONS_DIR, REPO, app_fingerprint, create_database, deploy, deploy_report, drop_database, load_structure,
+    MIGRATIONS_DIR, REPO, app_fingerprint, create_database, deploy, deploy_report, drop_database, load_structure, snapshot,
 )
 
 from plugins.module_utils.core.catalog import diff_tables
@@ -138,8 +138,10 @@ def test_artisan_gives_the_sql_runners_schema_and_migrate_status_agrees_at_every
     assert result.names == NAMES and {r.batch for r in result.runs} == {1}
     assert artisan_status(sandbox_cfg, tmp_path, by_artisan) == schemagate_status(runner) == {n: 1 for n in NAMES}
     assert [s.checksum for s in runner.status()] == ["ok"] * len(NAMES)
+    migrated = snapshot(admin, server, by_artisan)
     pretend_down = runner.rollback(pretend=True)  # check mode of a rollback: artisan's own --pretend SQL
     assert pretend_down.names == NAMES[::-1] and "drop table if exists" in pretend_down.runs[0].statements[0]
+    assert snapshot(admin, server, by_artisan) == migrated  # bookkeeping rows included: nothing changed
 
     # The same structure as the SQL runner's, and as the reference the expectations file describes.
     MigrationRunner(connection_to(by_sql), RunnerSettings(database=by_sql), load_migrations(MIGRATIONS_DIR)).migrate()
@@ -190,6 +192,16 @@ def test_an_app_whose_config_ignores_the_environment_or_tls_is_refused_in_one_li
     (app / "bootstrap" / "cache" / "config.php").write_text("<?php return [];\n")
     with pytest.raises(SchemagateError, match="cached config"):
         load_set({"source": "laravel", "laravel_app": str(app)}, database)
+
+
+def test_a_squashed_schema_artisan_would_load_with_the_password_on_argv_is_refused(database, connection_to, tmp_path, tables_of):
+    app = tmp_path / "app"
+    shutil.copytree(APP, app)
+    (app / "database" / "schema").mkdir()
+    (app / "database" / "schema" / "mysql-schema.dump").write_text("CREATE TABLE squashed (id INT);\n")
+    with pytest.raises(SchemagateError, match="would first load database/schema/mysql-schema.dump"):
+        artisan_runner(connection_to, database, str(app)).migrate()
+    assert "squashed" not in tables_of(database, bookkeeping=True)
 
 
 # ------------------------------------------------------------------------------ playbooks

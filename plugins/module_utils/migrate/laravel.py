@@ -255,6 +255,8 @@ class ArtisanRunner(MigrationRunner):
             self._ensure_tables()
             self._refuse_unsafe()
             plan = self.pending()
+            if plan and not self._recorded():
+                self._refuse_schema_dump()
             batch = self._last_batch() + 1
             runs: List[MigrationRun] = []
             for migration in plan:
@@ -278,6 +280,17 @@ class ArtisanRunner(MigrationRunner):
             raise SchemagateError(
                 f"Migration {partial[0].migration} is partial ({partial[0].detail}): undo it first with command=rollback, "
                 "then migrate again.", {"partial_migration": partial[0].migration},
+            )
+
+    def _refuse_schema_dump(self) -> None:
+        """Into a database where nothing ran, artisan would first load a squashed schema (``schema:dump``)."""
+        directory = os.path.join(self.app, "database", "schema")
+        dumps = sorted(f for f in os.listdir(directory) if f.endswith(("-schema.dump", "-schema.sql"))) if os.path.isdir(directory) else []
+        if dumps:
+            raise SchemagateError(
+                f"{self.settings.database} has no migrations applied, so php artisan migrate would first load "
+                f"database/schema/{dumps[0]} with the mysql client, whose command line artisan gives the password: "
+                "load that schema into the database yourself (it brings its migrations rows), then migrate."
             )
 
     def _pretend_up(self, step: bool) -> RunResult:
