@@ -21,11 +21,13 @@ from helpers import (
 )
 
 from plugins.module_utils.core.catalog import diff_tables
+from plugins.module_utils.core.connection import ConnectionParams, connect
 from plugins.module_utils.core.errors import SchemagateError
 from plugins.module_utils.migrate.laravel import ArtisanRunner, runner_for
 from plugins.module_utils.migrate.migration_files import load_migrations
 from plugins.module_utils.migrate.options import load_set
 from plugins.module_utils.migrate.runner import APPLIED, PARTIAL, PENDING, MigrationRunner, RunnerSettings
+from plugins.module_utils.sandbox import sandbox
 
 APP = os.path.join(REPO, "tests", "fixtures", "laravel_phase_b")
 NAMES = sorted(f[:-4] for f in os.listdir(os.path.join(APP, "database", "migrations")) if f.endswith(".php"))
@@ -253,3 +255,17 @@ def test_a_php_migration_failing_on_production_is_undone_by_the_rescue_and_the_p
     assert f"failed and was rolled back ({len(NAMES) + 1} migration(s) undone" in flat  # six applied + the partial one
     assert app_fingerprint(admin, server, production) == before and "broken_things" not in tables_of(production)
     assert artisan_status(sandbox_cfg, tmp_path, production, broken_app) == {n: None for n in NAMES + [BROKEN_NAME]}
+
+
+def test_localhost_over_tcp_reaches_the_steps_server_not_phps_default_socket(database, sandbox_cfg, admin):
+    """PyMySQL reaches host 'localhost' over TCP; PDO would read it as its default socket (the system server)."""
+    user, password = (sandbox.read_option(sandbox_cfg.deploy_cnf, key) for key in ("user", "password"))
+    conn = connect(ConnectionParams(host="localhost", port=sandbox_cfg.port, user=user, password=password), database)
+    try:
+        settings, migrations = load_set({"source": "laravel", "laravel_app": APP}, database)
+        assert runner_for(conn, settings, migrations).migrate().names == NAMES
+    finally:
+        conn.close()
+    with admin.cursor() as cur:
+        cur.execute(f"SELECT COUNT(*) FROM `{database}`.migrations")
+        assert cur.fetchone()[0] == len(NAMES)

@@ -187,8 +187,11 @@ class ArtisanRunner(MigrationRunner):
         env = {k: v for k, v in os.environ.items() if k not in _ENV_NAMES}
         password = getattr(self.conn, "password", b"") or b""
         user = getattr(self.conn, "user", "") or ""
+        host = str(getattr(self.conn, "host", "") or "127.0.0.1")
+        # PyMySQL reaches "localhost" over TCP; PHP's PDO would take it for the default socket (another server).
+        host = "127.0.0.1" if host == "localhost" else host
         env.update({
-            "DB_HOST": str(getattr(self.conn, "host", "") or "localhost"),
+            "DB_HOST": host,
             "DB_PORT": str(getattr(self.conn, "port", "") or 3306),
             "DB_SOCKET": str(getattr(self.conn, "unix_socket", "") or ""),
             "DB_DATABASE": self.settings.database,
