@@ -23,7 +23,8 @@ from helpers import (
 from plugins.module_utils.core.catalog import diff_tables
 from plugins.module_utils.core.connection import ConnectionParams, connect
 from plugins.module_utils.core.errors import SchemagateError
-from plugins.module_utils.migrate.laravel import ArtisanRunner, runner_for
+from plugins.module_utils.gate.lint import LintSettings, lint_pending
+from plugins.module_utils.migrate.laravel import ArtisanRunner, runner_for, with_artisan_sql
 from plugins.module_utils.migrate.migration_files import load_migrations
 from plugins.module_utils.migrate.options import load_set
 from plugins.module_utils.migrate.runner import APPLIED, PARTIAL, PENDING, MigrationRunner, RunnerSettings
@@ -210,7 +211,11 @@ def test_a_squashed_schema_artisan_would_load_with_the_password_on_argv_is_refus
 LARAVEL_VARS = {"schemagate_migrations_source": "laravel", "schemagate_laravel_app": APP}
 
 
-def test_gate_passes_deploy_applies_and_rollback_yml_restores_with_artisan(admin, server, production, tmp_path, sandbox_cfg):
+def test_gate_passes_deploy_applies_and_rollback_yml_restores_with_artisan(admin, server, production, tmp_path, sandbox_cfg,
+                                                                          connection_to):
+    # Production as a Laravel app leaves it: Laravel's own table exists (so the lint can ask artisan for the SQL).
+    settings, migrations = load_set({"source": "laravel", "laravel_app": APP}, production)
+    runner_for(connection_to(production), settings, migrations).history.ensure()
     before = app_fingerprint(admin, server, production)
     result, flat = deploy(tmp_path, production, "deploy.yml", **LARAVEL_VARS)
     assert result.returncode == 0, flat[-3000:]
@@ -222,6 +227,8 @@ def test_gate_passes_deploy_applies_and_rollback_yml_restores_with_artisan(admin
     rehearsed = [c for c in gate["checks"] if c["group"] == "migrate"]
     assert [c["name"] for c in rehearsed] == NAMES and all("applied by php artisan" in c["message"] for c in rehearsed)
     assert all(c["passed"] for c in gate["checks"] if c["group"] == "rollback")
+    linted = {c["name"]: c["figures"]["statements"] for c in gate["checks"] if c["code"] == "LN101"}
+    assert linted == {name: count for name, count in zip(NAMES, (7, 9, 17, 12, 13, 9))}  # artisan's --pretend SQL
     assert [m["migration"] for m in deploy_report(tmp_path, production)["migrations"]] == NAMES
     assert artisan_status(sandbox_cfg, tmp_path, production) == {n: 1 for n in NAMES}
     expected = load_structure("phase_b_schema.yaml")
@@ -269,3 +276,51 @@ def test_localhost_over_tcp_reaches_the_steps_server_not_phps_default_socket(dat
     with admin.cursor() as cur:
         cur.execute(f"SELECT COUNT(*) FROM `{database}`.migrations")
         assert cur.fetchone()[0] == len(NAMES)
+
+
+DROP_PHONE_NAME = "2025_10_03_000000_drop_phone_from_customers"
+DROP_PHONE_PHP = """<?php
+
+use Illuminate\\Database\\Migrations\\Migration;
+use Illuminate\\Database\\Schema\\Blueprint;
+use Illuminate\\Support\\Facades\\Schema;
+
+return new class extends Migration
+{
+    public function up()
+    {
+        Schema::table('customers', function (Blueprint $table) {
+            $table->dropColumn('phone');
+        });
+    }
+
+    public function down()
+    {
+        Schema::table('customers', function (Blueprint $table) {
+            $table->string('phone')->nullable();
+        });
+    }
+};
+"""
+
+
+def test_lint_reads_the_sql_artisan_would_run_for_a_php_migration(admin, server, database, connection_to, tmp_path, tables_of):
+    app = tmp_path / "app"
+    shutil.copytree(APP, app)
+    (app / "database" / "migrations" / f"{DROP_PHONE_NAME}.php").write_text(DROP_PHONE_PHP, encoding="utf-8")
+    conn = connection_to(database)
+    settings, migrations = load_set({"source": "laravel", "laravel_app": str(app)}, database)
+    runner = runner_for(conn, settings, migrations)
+    assert with_artisan_sql(conn, settings, migrations, runner.pending())[0].up == ()  # no migrations table: artisan not asked
+    runner.history.ensure()  # the app has migrated before (Laravel's table exists, empty)
+    before = snapshot(admin, server, database)
+    pending = with_artisan_sql(conn, settings, migrations, runner.pending())
+    assert snapshot(admin, server, database) == before  # --pretend ran nothing
+    assert [s.sql for s in pending[-1].up] == ["alter table `customers` drop `phone`"]
+    assert len(pending[0].up) == 7  # CREATE TABLE, then an ALTER per index and foreign key
+    outcome = lint_pending(conn, server, database, pending, LintSettings(server, 100000), probes=False,
+                           exclude=settings.bookkeeping_tables)
+    [dropped] = [r for r in outcome.results if r.code == "DS102"]
+    assert not dropped.passed and "customers.phone" in dropped.message + dropped.name
+    assert dropped.figures["file"].endswith(f"{DROP_PHONE_NAME}.php") and dropped.figures["line"] == 1
+    assert outcome.altered_tables == ["customers"]

@@ -32,6 +32,7 @@ it created.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -44,6 +45,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from ..core.connection import MySQLError, quote_identifier
 from ..core.errors import SchemagateError
+from ..core.sql_script import Statement
 from .formats import LARAVEL
 from .locks import advisory_lock
 from .migration import Direction, Migration, inside
@@ -503,6 +505,24 @@ def _effect_json(created: List[str], removed: List[str]) -> str:
     return json.dumps({"created": created, "removed": removed})
 
 
+def with_artisan_sql(conn: Any, settings: RunnerSettings, migrations: Sequence[Migration],
+                     wanted: Sequence[Migration]) -> List[Migration]:
+    """``wanted`` (pending PHP migrations) with the SQL ``php artisan migrate --pretend`` prints for them as their up.
+
+    What the lint, the data probes and the DDL probes read: statement N of a PHP migration is the Nth query
+    artisan would run for it (its "line" in findings). Only reads (``--pretend`` executes none of the
+    migrations' statements); on a database without Laravel's table nothing is asked of artisan, which would
+    create the table even when pretending, and the migrations keep no statements.
+    """
+    if settings.source != LARAVEL_SOURCE or not wanted:
+        return list(wanted)
+    runner = ArtisanRunner(conn, settings, migrations)
+    if not runner.history.exists():
+        return list(wanted)
+    sql = runner._pretend("migrate", "--pretend", "--force")
+    return [dataclasses.replace(m, up=tuple(Statement(q, i) for i, q in enumerate(sql.get(m.name, []), 1))) for m in wanted]
+
+
 def runner_for(conn: Any, settings: RunnerSettings, migrations: Sequence[Migration],
                statement_hook: Optional[StatementHook] = None) -> MigrationRunner:
     """The runner of the set's source: SQL statements run by schemagate, or a Laravel app's migrations by artisan."""
@@ -511,4 +531,4 @@ def runner_for(conn: Any, settings: RunnerSettings, migrations: Sequence[Migrati
     return MigrationRunner(conn, settings, migrations, statement_hook=statement_hook)
 
 
-__all__ = ["APPLIED", "ArtisanRunner", "LARAVEL_SOURCE", "SOURCES", "SQL_SOURCE", "read_laravel_app", "runner_for"]
+__all__ = ["APPLIED", "ArtisanRunner", "LARAVEL_SOURCE", "SOURCES", "SQL_SOURCE", "read_laravel_app", "runner_for", "with_artisan_sql"]
