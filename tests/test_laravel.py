@@ -211,8 +211,8 @@ def test_a_squashed_schema_artisan_would_load_with_the_password_on_argv_is_refus
 LARAVEL_VARS = {"schemagate_migrations_source": "laravel", "schemagate_laravel_app": APP}
 
 
-def test_gate_passes_deploy_applies_and_rollback_yml_restores_with_artisan(admin, server, production, tmp_path, sandbox_cfg,
-                                                                          connection_to):
+def test_gate_passes_deploy_applies_and_rollback_yml_restores_with_artisan(
+        admin, server, production, tmp_path, sandbox_cfg, connection_to):
     # Production as a Laravel app leaves it: Laravel's own table exists (so the lint can ask artisan for the SQL).
     settings, migrations = load_set({"source": "laravel", "laravel_app": APP}, production)
     runner_for(connection_to(production), settings, migrations).history.ensure()
