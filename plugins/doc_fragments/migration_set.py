@@ -13,8 +13,26 @@ options:
     description:
       - Directory of migration files on the host that executes the module.
       - Only C(.sql) files are read; a file that links out of the directory is refused, never followed.
+      - Required with O(source=sql); ignored with O(source=laravel).
     type: path
-    required: true
+  source:
+    description:
+      - Where the migrations come from and what runs them.
+      - V(sql) reads SQL files in O(migrations_dir) (in O(format)) and runs their statements itself.
+      - V(laravel) reads a Laravel application's own PHP migrations (C(database/migrations/*.php) of O(laravel_app))
+        and drives C(php artisan migrate --force), C(migrate:rollback --step=1 --force) and C(migrate --pretend) (check
+        mode) against the database this module connects to; history is Laravel's C(migrations) table.
+      - With V(laravel) the connection reaches artisan in the environment of the C(php) process only (C(DB_HOST),
+        C(DB_PORT), C(DB_SOCKET), C(DB_DATABASE), C(DB_USERNAME), C(DB_PASSWORD)), never argv or the app's C(.env).
+    type: str
+    choices: [ sql, laravel ]
+    default: sql
+  laravel_app:
+    description:
+      - With O(source=laravel), the application root (where C(artisan) lives), on the host that executes the module.
+      - Its C(config/database.php) must read the connection from the C(DB_*) environment variables, and its config must
+        not be cached (C(bootstrap/cache/config.php)).
+    type: path
   format:
     description:
       - How the migration files are written.

@@ -128,6 +128,7 @@ from ansible_collections.schemagate.mysql.plugins.module_utils.core.module_glue 
 from ansible_collections.schemagate.mysql.plugins.module_utils.gate import ddl_probe
 from ansible_collections.schemagate.mysql.plugins.module_utils.gate.lint import finish
 from ansible_collections.schemagate.mysql.plugins.module_utils.gate.statement_walk import read_catalog, walk
+from ansible_collections.schemagate.mysql.plugins.module_utils.migrate.laravel import with_artisan_sql
 from ansible_collections.schemagate.mysql.plugins.module_utils.migrate.options import MIGRATION_SET_ARGUMENT_SPEC, load_set
 
 
@@ -156,7 +157,7 @@ def main():
 def probe(module):
     params = module.params
     wanted = set(params['pending'])
-    _settings, migrations = load_set(params, params['database'])
+    set_settings, migrations = load_set(params, params['database'])
     pending = [m for m in migrations if m.name in wanted]
     settings = ddl_probe.ProbeSettings(
         lock_wait_timeout=params['lock_wait_timeout'], measure=params['measure'], max_copy_rows=params['max_copy_rows'],
@@ -164,6 +165,7 @@ def probe(module):
     )
     production = params['production']
     with connection(module) as (conn, server):
+        pending = with_artisan_sql(conn, set_settings, migrations, pending)  # a Laravel app's: the SQL artisan would run
         catalog = read_catalog(conn, params['database'], server, exclude=(MARKER_TABLE,))
         tables = ddl_probe.altered_tables(pending, catalog)
         results, predictions = [], []

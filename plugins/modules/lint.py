@@ -99,6 +99,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.schemagate.mysql.plugins.module_utils.core.module_glue import argument_spec, checks_result, connection, run
 from ansible_collections.schemagate.mysql.plugins.module_utils.gate.lint import LintSettings, lint_pending
 from ansible_collections.schemagate.mysql.plugins.module_utils.migrate.options import MIGRATION_SET_ARGUMENT_SPEC, load_set
+from ansible_collections.schemagate.mysql.plugins.module_utils.migrate.laravel import with_artisan_sql
 from ansible_collections.schemagate.mysql.plugins.module_utils.migrate.runner import MigrationRunner
 
 
@@ -122,7 +123,7 @@ def lint(module):
     with connection(module, settings.database) as (conn, server):
         with conn.cursor() as cur:
             cur.execute(server.read_only_session)
-        pending = MigrationRunner(conn, settings, migrations).pending()
+        pending = with_artisan_sql(conn, settings, migrations, MigrationRunner(conn, settings, migrations).pending())
         outcome = lint_pending(
             conn, server, settings.database, pending, LintSettings(server, params['data_migration_rows']),
             probes=params['data_probes'], probe_timeout=params['probe_timeout'], exclude=settings.bookkeeping_tables,

@@ -22,6 +22,11 @@ description:
     C(partial) in O(command=status); O(command=migrate) resumes it when the statements that ran are unchanged, and
     O(command=rollback) undoes exactly what it applied (its down's statements whose objects exist), or says what
     remains and how to finish.
+  - With O(source=laravel) a Laravel application's own PHP migrations are run by C(php artisan migrate --force)
+    (C(migrate:rollback --step=1 --force) per migration to roll back, C(migrate --pretend) in check mode) against this
+    module's connection, given to artisan in the C(DB_*) environment of the child process only. A PHP migration that
+    fails having run some DDL (no Laravel row) is reported with what it created and is C(partial) in O(command=status);
+    O(command=rollback) drops exactly that.
   - Runs hold a per-database advisory lock (C(GET_LOCK)), released by the server if the session dies, and set a
     short C(lock_wait_timeout) so DDL never queues behind a long transaction.
 author: schemagate contributors (@schemagate)
@@ -139,6 +144,13 @@ EXAMPLES = r'''
     migrations_dir: /srv/shop/migrations
     sql_mode: mysql8
 
+- name: Apply a Laravel application's own PHP migrations with artisan (php artisan migrate --force)
+  schemagate.mysql.migrate:
+    config_file: /etc/schemagate/deploy.cnf
+    database: askproai_db
+    source: laravel
+    laravel_app: /srv/app
+
 - name: Show applied and pending migrations
   schemagate.mysql.migrate:
     config_file: /etc/schemagate/deploy.cnf
@@ -171,6 +183,11 @@ status:
   sample:
     - {migration: 2025_10_01_060100_create_notification_configurations_table, state: applied, batch: 1,
        checksum: ok, detail: "", reversible: true, version: 2025_10_01_060100}
+source:
+  description: Where the migrations came from, V(sql) files or a V(laravel) application's PHP migrations run by artisan.
+  returned: always
+  type: str
+  sample: laravel
 format:
   description: The format the migrations were read in (after detection).
   returned: always
@@ -247,7 +264,7 @@ completed:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.schemagate.mysql.plugins.module_utils.core.module_glue import argument_spec, connection, run, server_facts
 from ansible_collections.schemagate.mysql.plugins.module_utils.migrate.options import MIGRATION_SET_ARGUMENT_SPEC, load_set
-from ansible_collections.schemagate.mysql.plugins.module_utils.migrate.runner import MigrationRunner
+from ansible_collections.schemagate.mysql.plugins.module_utils.migrate.laravel import runner_for
 from ansible_collections.schemagate.mysql.plugins.module_utils.core.connection import ConnectionParams
 from ansible_collections.schemagate.mysql.plugins.module_utils.deploy.alter_wrapper import AlterWrapper
 
@@ -279,10 +296,10 @@ def migrate(module):
     )
     with connection(module, settings.database) as (conn, server):
         wrapper = None
-        if params['alter_wrapper']:
+        if params['alter_wrapper'] and settings.source == 'sql':
             wrapper = AlterWrapper(params['alter_wrapper'], ConnectionParams.from_module_params(params), conn, settings.database,
                                    settings.ddl_lock_wait_timeout, params['alter_wrapper_timeout'])
-        runner = MigrationRunner(conn, settings, migrations, statement_hook=wrapper)
+        runner = runner_for(conn, settings, migrations, statement_hook=wrapper)
         command = params['command']
         result = None
         extra = {}
@@ -297,6 +314,7 @@ def migrate(module):
             command=command,
             server=server_facts(server),
             format=migrations[0].migration_format if migrations else settings.tool,
+            source=settings.source,
             history=dict(tool=settings.tool, table=settings.table, journal=settings.journal_table),
             migrations=[r.as_dict() for r in result.runs] if result else [],
             notes=list(result.notes) if result else [],

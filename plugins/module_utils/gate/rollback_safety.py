@@ -18,7 +18,8 @@ from ..core.dialect import ServerInfo
 from ..core.errors import SchemagateError
 from ..core.schema_model import Tables
 from ..migrate.migration_files import Migration
-from ..migrate.runner import MigrationRunner, RunnerSettings
+from ..migrate.laravel import runner_for
+from ..migrate.runner import RunnerSettings
 from .integrity import check_integrity
 from .seeder import SeedPlan, seed_database
 
@@ -28,7 +29,7 @@ class _Scenarios:
         self.conn = conn
         self.server = server
         self.settings = settings
-        self.runner = MigrationRunner(conn, settings, migrations)
+        self.runner = runner_for(conn, settings, migrations)
         self.excluded = bookkeeping_tables(self.runner.settings.table)  # the table the format's tool records in
         self.results: List[CheckResult] = []
 
@@ -238,7 +239,7 @@ def _run(s: _Scenarios, rows_per_table: int) -> List[CheckResult]:
 
 def _one_up(s: _Scenarios, migration: Migration) -> Any:
     """Apply exactly the next pending migration; an error message, or None."""
-    runner = MigrationRunner(s.conn, s.settings, [m for m in s.runner.migrations.values() if m.sort_key <= migration.sort_key])
+    runner = runner_for(s.conn, s.settings, [m for m in s.runner.migrations.values() if m.sort_key <= migration.sort_key])
     try:
         result = runner.migrate()
     except SchemagateError as exc:

@@ -60,7 +60,8 @@ def migrate_checks(result: Mapping[str, Any]) -> List[CheckResult]:
         duration_ms = float(run.get("duration_ms") or 0)
         checks.append(CheckResult(
             "MG101", run["migration"], True,
-            f"applied in {duration_ms} ms ({len(run.get('statements') or [])} statements)",
+            f"applied by php artisan in {duration_ms} ms" if result.get("source") == "laravel"
+            else f"applied in {duration_ms} ms ({len(run.get('statements') or [])} statements)",
             figures={"duration_ms": duration_ms, "batch": run.get("batch")}, seconds=duration_ms / 1000,
             subject=run["migration"],
         ))

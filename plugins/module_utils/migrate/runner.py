@@ -85,11 +85,16 @@ class RunnerSettings:
     ddl_lock_wait_timeout: int = 5  # seconds a DDL statement may wait for a metadata lock
     history: str = AUTO  # whose bookkeeping table: auto = the migrations' own format's tool
     sql_mode: Optional[str] = None  # session sql_mode for migration statements (None: the server's)
+    source: str = "sql"  # sql: statements run by this runner; laravel: a Laravel app's PHP migrations run by artisan (laravel.py)
+    laravel_app: Optional[str] = None  # with source laravel: the application root (where artisan lives)
+    laravel_tls: Tuple[Tuple[str, str], ...] = ()  # with source laravel: MYSQL_ATTR_SSL_* for artisan (ca_cert, client_cert, client_key)
 
     def __post_init__(self) -> None:
         validate_identifier(self.database, "database name")
         if self.history != AUTO and self.history not in FORMATS:
             raise SchemagateError(f"Unknown history {self.history!r}: use auto or one of {', '.join(FORMATS)}.")
+        if self.source not in ("sql", "laravel"):
+            raise SchemagateError(f"Unknown migrations source {self.source!r}: use sql or laravel.")
         validate_identifier(self.table, "migrations_table")
         validate_identifier(self.journal_table, "journal table name")
         if self.lock_timeout < 0 or self.ddl_lock_wait_timeout < 1:
