@@ -274,3 +274,16 @@ def test_deploy_then_rollback_round_trips_and_an_early_failure_restores_nothing(
     finally:
         for name in [*databases.values(), early]:
             drop_database(admin, name)
+
+
+@pytest.mark.parametrize("setting, said", [
+    ("gate_report_only=true", "deploy.yml refuses gate_report_only=true"),
+    ("gate_fail_on_failure=false", "deploy.yml refuses gate_fail_on_failure"),
+])
+def test_deploy_refuses_a_gate_that_only_reports(setting, said, tmp_path):
+    # Refused in the first play, before the gate or anything touches a server (the database need not exist).
+    result = playbook("deploy.yml", "-e", setting, "-e", "schemagate_database=no_such_database_sg_x")
+    flat = " ".join(result.stdout.split())
+    assert result.returncode != 0
+    assert said in flat and "a deploy needs a gate that can block" in flat
+    assert "TASK [Read production's version" not in flat and "Pre-deploy gate" not in flat
