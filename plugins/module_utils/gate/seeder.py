@@ -53,6 +53,7 @@ class SeedPlan:
 class SeedResult:
     rows: Dict[str, int] = field(default_factory=dict)
     skipped: Dict[str, str] = field(default_factory=dict)  # table -> why it was left alone
+    refused: Dict[str, int] = field(default_factory=dict)  # table -> generated rows a constraint refused (not inserted)
     table_seconds: Dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -65,6 +66,7 @@ class SeedResult:
         return {
             "rows": dict(self.rows),
             "skipped": dict(self.skipped),
+            "refused": dict(self.refused),
             "table_seconds": dict(self.table_seconds),
             "total_rows": self.total_rows,
             "seconds": round(self.seconds, 3),
@@ -102,6 +104,8 @@ def seed_database(
                 table_started = time.monotonic()
                 mine: List[ForeignKey] = []
                 result.rows[name] = _fill(cur, tables, name, count, plan.tenant_column, available, mine)
+                if result.rows[name] < count:
+                    result.refused[name] = count - result.rows[name]
                 deferred += [(name, fk) for fk in mine]
                 if result.rows[name]:
                     available.add(name)
