@@ -20,6 +20,7 @@ description:
   - The database is only read; the two files are the only things written.
 author: schemagate contributors (@schemagate)
 extends_documentation_fragment:
+  - schemagate.mysql.attributes
   - schemagate.mysql.connection
 options:
   database:
@@ -55,11 +56,9 @@ options:
     default: migrations
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
     details: Reports the tables it would record and writes nothing.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
 seealso:
   - module: schemagate.mysql.schema_fingerprint
