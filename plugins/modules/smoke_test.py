@@ -10,9 +10,10 @@ module: smoke_test
 short_description: Smoke-test production after a migration (or a rollback)
 version_added: "0.1.0"
 description:
-  - The production checklist of a deploy. It checks that the expected tables exist and their foreign keys are in
-    place with the expected ON DELETE rules, and runs a quick query on each table. Production's schema must equal
-    the fingerprint the gate rehearsed, so there is no drift between rehearsal and production.
+  - The production checklist of a deploy, by state. Production's schema must equal the fingerprint the gate
+    rehearsed, so there is no drift between rehearsal and production. With O(expectations_file) it also checks that
+    the expected tables exist with their foreign keys and ON DELETE rules, and runs a quick query on each; without
+    it, a quick query runs on every table.
   - With O(absent=true), after an emergency rollback, production must equal O(expected_fingerprint) (the pre-deploy
     schema); only when none is known, none of the expected tables may remain.
   - Optionally scans the server's error log for errors logged since the deploy started.
@@ -33,7 +34,7 @@ options:
     default: migrations
   expectations_file:
     description:
-      - The gate's expectations file; its structure file lists the tables and foreign keys to check. Optional: without
+      - The gate's expectations file; its structure file lists the tables and foreign keys to check. Optional; without
         it every table answers a quick query and O(expected_fingerprint) is the check.
     type: path
   expected_fingerprint:
