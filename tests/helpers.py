@@ -102,8 +102,18 @@ def recap(output: str) -> dict:
     return dict(zip(("ok", "changed", "unreachable", "failed"), map(int, match.groups())))
 
 
+# The worked example's own settings, as inventory/sandbox.yml gives them (for inventories tests write themselves).
+WORKED_EXAMPLE = {
+    "schemagate_expectations_file": os.path.join(REPO, "expectations", "phase_b.yaml"),
+    "schemagate_verify_sql_file": os.path.join(REPO, "sql", "verify_migrations.sql"),
+    "schemagate_benchmark_file": os.path.join(REPO, "sql", "performance_benchmarks.sql"),
+    "schemagate_tenant_column": "company_id",
+}
+
+
 # Smaller than the gate's defaults so the suite stays fast; the plans are still the real ones.
 FAST_GATE = {
+    **WORKED_EXAMPLE,
     "gate_seed_rows": {
         "companies": 10, "branches": 50, "staff": 200, "services": 50, "customers": 4000, "appointments": 10000,
         "appointment_modifications": 20000, "callback_requests": 20000, "callback_escalations": 4000,

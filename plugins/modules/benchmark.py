@@ -35,9 +35,10 @@ options:
     required: true
     aliases: [ db ]
   benchmark_file:
-    description: Annotated SQL file of benchmark queries on the host that executes the module.
+    description:
+      - Annotated SQL file of benchmark queries on the host that executes the module.
+      - Optional; without it no query is timed and the check C(BM102) is reported as skipped.
     type: path
-    required: true
   warmup:
     description: Untimed executions of each query before measuring, to load caches.
     type: int
@@ -133,7 +134,7 @@ def main():
     module = AnsibleModule(
         argument_spec=argument_spec(
             database=dict(type='str', required=True, aliases=['db']),
-            benchmark_file=dict(type='path', required=True),
+            benchmark_file=dict(type='path'),
             warmup=dict(type='int', default=3),
             runs=dict(type='int', default=30),
             full_scan_rows=dict(type='int', default=1000),
@@ -147,7 +148,7 @@ def benchmark(module):
     params = module.params
     with connection(module, params['database']) as (conn, server):
         results = run_benchmarks(
-            conn, server, params['database'], params['benchmark_file'],
+            conn, server, params['database'], params['benchmark_file'] or None,
             warmup=params['warmup'], runs=params['runs'], full_scan_rows=params['full_scan_rows'],
         )
     return checks_result(results, server)

@@ -17,8 +17,13 @@ description:
   - The named rules of O(expectations_file) (tenant column, foreign keys and their C(ON DELETE) rules, unique keys,
     critical indexes, ENUM values, JSON columns, soft-delete columns, polymorphic pairs) each become one check.
   - The annotated queries of O(verify_sql_file), if given, each become one check.
-  - Three rules that need no expectations run over every table of the database. Every table has a primary key,
-    every foreign key leads an index, and all tables share one collation.
+  - Three rules that need no expectations run over every table of the database (schemagate's own bookkeeping tables
+    left out). Every table has a primary key, every foreign key leads an index, and all tables share one collation.
+    With O(baseline), they block only on the tables the migrations created or altered; the other tables are reported
+    as information.
+  - Without O(expectations_file) the structure and rule checks are reported as skipped (C(SV114)); without
+    O(verify_sql_file) the verify queries are (C(SV116)). With O(expectations_file), a table the migrations created or
+    altered that the structure file does not record fails C(SV115) (drift).
   - Failed checks do not fail the task. The task returns them with RV(passed=false), and the caller (the gate)
     decides. Only bad input and connection errors fail the task.
 author: schemagate contributors (@schemagate)
@@ -35,8 +40,18 @@ options:
     description:
       - YAML file of named rules, on the host that executes the module. Its key C(structure) names the exact
         structure file, relative to the expectations file. See C(expectations/phase_b.yaml) for the format.
+      - Optional; C(playbooks/expectations.yml) generates one to review.
     type: path
-    required: true
+  baseline:
+    description:
+      - The structure of the tables before the migrations (table name to structure, as a structure file holds it, or
+        the C(structure.tables) that M(schemagate.mysql.schema_fingerprint) returns). It tells which tables the
+        migrations created or altered. Without it every table counts as created or altered.
+    type: dict
+  migrations_table:
+    description: The table recording applied migrations; it and schemagate's other tables are never checked.
+    type: str
+    default: migrations
   verify_sql_file:
     description:
       - SQL file of read-only queries, each preceded by a C(-- check:) and an C(-- expect) comment; see the header of
@@ -113,8 +128,10 @@ def main():
     module = AnsibleModule(
         argument_spec=argument_spec(
             database=dict(type='str', required=True, aliases=['db']),
-            expectations_file=dict(type='path', required=True),
+            expectations_file=dict(type='path'),
             verify_sql_file=dict(type='path'),
+            baseline=dict(type='dict'),
+            migrations_table=dict(type='str', default='migrations'),
         ),
         supports_check_mode=True,
     )
@@ -124,7 +141,10 @@ def main():
 def verify(module):
     params = module.params
     with connection(module, params['database']) as (conn, server):
-        results = verify_schema(conn, server, params['database'], params['expectations_file'], params['verify_sql_file'])
+        results = verify_schema(
+            conn, server, params['database'], params['expectations_file'] or None, params['verify_sql_file'] or None,
+            params['baseline'], params['migrations_table'] or 'migrations',
+        )
     return checks_result(results, server)
 
 

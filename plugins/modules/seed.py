@@ -34,10 +34,17 @@ options:
     description: Rows for tables not named in O(rows).
     type: int
     default: 1000
+  scale:
+    description:
+      - Multiplier of every table's rows (O(rows) and O(default_rows) alike), at least one row per seeded table.
+    type: float
+    default: 1.0
   tenant_column:
-    description: Column that scopes rows to a tenant; parents are picked within the child's tenant.
+    description:
+      - Column that scopes rows to a tenant (for example C(company_id) or C(org_id)); parents are picked within the
+        child's tenant. Empty (the default) for an application without tenants.
     type: str
-    default: company_id
+    default: ""
   migrations_table:
     description: The table recording applied migrations; it and schemagate's other tables are never filled.
     type: str
@@ -92,7 +99,8 @@ def main():
             database=dict(type='str', required=True, aliases=['db']),
             rows=dict(type='dict', default={}),
             default_rows=dict(type='int', default=1000),
-            tenant_column=dict(type='str', default='company_id'),
+            scale=dict(type='float', default=1.0),
+            tenant_column=dict(type='str', default=''),
             exclude=dict(type='list', elements='str', default=[]),
             migrations_table=dict(type='str', default='migrations'),
         ),
@@ -109,7 +117,9 @@ def seed(module):
             rows[table] = int(count)
         except (TypeError, ValueError):
             module.fail_json(msg=f"rows.{table} must be a whole number of rows, got {count!r}.")
-    plan = SeedPlan(rows=rows, default_rows=params['default_rows'], tenant_column=params['tenant_column'])
+    if params['scale'] <= 0:
+        module.fail_json(msg=f"scale must be > 0, got {params['scale']}.")
+    plan = SeedPlan(rows=rows, default_rows=params['default_rows'], tenant_column=params['tenant_column'] or '', scale=params['scale'])
     with connection(module) as (conn, server):
         require_scratch(conn, params['database'])
         if module.check_mode:  # predicted from the plan: any rows to insert is a change

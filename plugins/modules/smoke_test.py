@@ -10,10 +10,12 @@ module: smoke_test
 short_description: Smoke-test production after a migration (or a rollback)
 version_added: "0.1.0"
 description:
-  - The production checklist of a deploy. It checks that the expected tables exist and their foreign keys are in
-    place with the expected ON DELETE rules, and runs a quick query on each table. Production's schema must equal
-    the fingerprint the gate rehearsed, so there is no drift between rehearsal and production.
-  - With O(absent=true), after an emergency rollback, it checks instead that none of the expected tables remain.
+  - The production checklist of a deploy, by state. Production's schema must equal the fingerprint the gate
+    rehearsed, so there is no drift between rehearsal and production. With O(expectations_file) it also checks that
+    the expected tables exist with their foreign keys and ON DELETE rules, and runs a quick query on each; without
+    it, a quick query runs on every table.
+  - With O(absent=true), after an emergency rollback, production must equal O(expected_fingerprint) (the pre-deploy
+    schema); only when none is known, none of the expected tables may remain.
   - Optionally scans the server's error log for errors logged since the deploy started.
   - Only reads; never fails the task on a failed check (the playbook decides), only on bad input.
 author: schemagate contributors (@schemagate)
@@ -31,14 +33,15 @@ options:
     type: str
     default: migrations
   expectations_file:
-    description: The gate's expectations file; its structure file lists the tables and foreign keys to check.
+    description:
+      - The gate's expectations file; its structure file lists the tables and foreign keys to check. Optional; without
+        it every table answers a quick query and O(expected_fingerprint) is the check.
     type: path
-    required: true
   expected_fingerprint:
     description: The schema fingerprint production must have (the gate's rehearsal, or the pre-deploy one after a rollback).
     type: str
   absent:
-    description: Check that the expected tables are gone (after a rollback) instead of present.
+    description: After a rollback; see the description for what is compared.
     type: bool
     default: false
   error_log:
@@ -94,7 +97,7 @@ def main():
     module = AnsibleModule(
         argument_spec=argument_spec(
             database=dict(type='str', required=True, aliases=['db']),
-            expectations_file=dict(type='path', required=True),
+            expectations_file=dict(type='path'),
             expected_fingerprint=dict(type='str'),
             absent=dict(type='bool', default=False),
             migrations_table=dict(type='str', default='migrations'),
@@ -111,7 +114,7 @@ def smoke(module):
     params = module.params
     with connection(module, params['database']) as (conn, server):
         results = smoke_test(
-            conn, server, params['database'], params['expectations_file'], params['expected_fingerprint'], params['absent'],
+            conn, server, params['database'], params['expectations_file'] or None, params['expected_fingerprint'], params['absent'],
             params['migrations_table'],
         )
     if params['error_log']:

@@ -117,6 +117,12 @@ _DEFINITIONS: Tuple[CheckDefinition, ...] = (
     CheckDefinition("SV111", "verify", "primary key", "Every table has a primary key (replication and online DDL need one)"),
     CheckDefinition("SV112", "verify", "foreign key indexed", "Every foreign key leads an index"),
     CheckDefinition("SV113", "verify", "one collation", "All tables use the same collation"),
+    CheckDefinition("SV114", "verify", "expectations file given",
+                    "An expectations file was given; without one the structure and rule checks are reported as skipped", _I),
+    CheckDefinition("SV115", "verify", "no drift from the structure file",
+                    "Every table the migrations create or alter is recorded in the structure file"),
+    CheckDefinition("SV116", "verify", "verify SQL file given",
+                    "A verify SQL file was given; without one its queries are reported as skipped", _I),
     # integrity: proofs on seeded rows (gate/integrity.py)
     CheckDefinition("IN101", "integrity", "ON DELETE rule", "Deleting a parent does what the foreign key's rule says"),
     CheckDefinition("IN102", "integrity", "no orphans", "No child row references a missing parent"),
@@ -124,6 +130,8 @@ _DEFINITIONS: Tuple[CheckDefinition, ...] = (
     # benchmark: critical queries (gate/benchmark.py)
     CheckDefinition("BM101", "benchmark", "query within threshold",
                     "The query's p95 is under its threshold and its plan uses the expected index"),
+    CheckDefinition("BM102", "benchmark", "benchmark file given",
+                    "A benchmark file was given; without one the query benchmarks are reported as skipped", _I),
     # rollback: every migration rolls back and re-applies (gate/rollback_safety.py)
     CheckDefinition("RB101", "rollback", "step-by-step migrate", "The migrations apply one at a time"),
     CheckDefinition("RB102", "rollback", "step-by-step rollback",

@@ -31,6 +31,7 @@ class CheckResult:
     subject: str = ""  # the object checked (table, table.column, migration): what a waiver names
     severity: Optional[Severity] = None  # overrides the registered default (e.g. an advisory benchmark)
     waived: str = ""  # the reason of the waiver that covers this failure
+    skipped: str = ""  # why the check did not run (nothing to check against): reported, never a pass nor a failure
 
     def __post_init__(self) -> None:
         definition(self.code)  # an unregistered code is a programming error, caught by the unit tests
@@ -46,11 +47,13 @@ class CheckResult:
     @property
     def blocking(self) -> bool:
         """A failure that stops the gate or the deploy."""
-        return not self.passed and not self.waived and self.effective_severity is Severity.BLOCK
+        return not self.passed and not self.waived and not self.skipped and self.effective_severity is Severity.BLOCK
 
     @property
     def verdict(self) -> str:
-        """pass, FAIL, waived, or warn (a failure that is reported, not blocking)."""
+        """pass, FAIL, waived, skipped, or warn (a failure that is reported, not blocking)."""
+        if self.skipped:
+            return "skipped"
         if self.passed:
             return "pass"
         if self.waived:
@@ -73,6 +76,7 @@ class CheckResult:
             "seconds": round(self.seconds, 4),
             "warning": self.warning,
             "waived": self.waived,
+            "skipped": self.skipped,
         }
 
     @classmethod
@@ -96,7 +100,13 @@ class CheckResult:
             subject=str(data.get("subject", "")),
             severity=None if severity in (None, registered.value) else Severity(severity),
             waived=str(data.get("waived", "")),
+            skipped=str(data.get("skipped", "")),
         )
+
+
+def skipped_check(code: str, name: str, reason: str, subject: str = "*") -> CheckResult:
+    """A check that had nothing to check against (no expectations file, no benchmark file): reported as skipped."""
+    return CheckResult(code, name, True, f"skipped: {reason}", subject=subject, skipped=reason)
 
 
 def failures(results: Sequence[CheckResult]) -> List[CheckResult]:
@@ -108,8 +118,10 @@ def summary_line(results: Sequence[CheckResult]) -> str:
     failed = failures(results)
     waived = sum(1 for r in results if r.verdict == "waived")
     warned = sum(1 for r in results if r.verdict == "warn")
+    skipped = sum(1 for r in results if r.verdict == "skipped")
     extra = "".join(
-        f", {count} {what}" for count, what in ((warned, "reported as warnings"), (waived, "waived")) if count
+        f", {count} {what}" for count, what in ((warned, "reported as warnings"), (waived, "waived"), (skipped, "skipped"))
+        if count
     )
     if not failed:
         return f"{len(results)} checks passed" if not extra else f"{len(results)} checks, none blocking{extra}"

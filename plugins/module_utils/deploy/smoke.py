@@ -25,26 +25,41 @@ def smoke_test(
     conn: Any,
     server: ServerInfo,
     database: str,
-    expectations_file: str,
+    expectations_file: Optional[str] = None,
     expected_fingerprint: Optional[str] = None,
     absent: bool = False,
     migrations_table: str = DEFAULT_MIGRATIONS_TABLE,
 ) -> List[CheckResult]:
-    """Checks after a migration; with ``absent``, after a rollback: the expected tables must be gone."""
-    expectations = load_expectations(expectations_file)
+    """Checks after a migration; with ``absent``, after a rollback.
+
+    Production is verified by state: its schema fingerprint must equal ``expected_fingerprint``
+    (the rehearsal's after a deploy, the pre-deploy one after a rollback). The expectations file
+    is optional: after a deploy it adds the table, foreign-key and quick-query checks of its
+    tables (without one, every table answers a quick query); after a rollback, only when no
+    fingerprint is known, its tables must be gone.
+    """
+    expectations = load_expectations(expectations_file) if expectations_file else None
     schema = read_schema(conn, database, server, bookkeeping_tables(migrations_table))
     actual_fingerprint = fingerprint(schema)
     tables = schema.tables
-    expected = sorted(expectations.structure)
-    present = [t for t in expected if t in tables]
     results: List[CheckResult] = []
     if absent:
-        results.append(CheckResult(
-            "SM105", "rolled-back tables are gone", not present,
-            f"none of the {len(expected)} tables remain" if not present else f"{len(present)} of {len(expected)} tables remain",
-            [f"table {t} still exists" for t in present],
-        ))
-    else:
+        if not expected_fingerprint and expectations is not None:
+            expected = sorted(expectations.structure)
+            present = [t for t in expected if t in tables]
+            results.append(CheckResult(
+                "SM105", "rolled-back tables are gone", not present,
+                f"none of the {len(expected)} tables remain" if not present else f"{len(present)} of {len(expected)} tables remain",
+                [f"table {t} still exists" for t in present],
+            ))
+        elif not expected_fingerprint:
+            results.append(CheckResult(
+                "SM104", "schema equals the expected fingerprint", False,
+                "no pre-deploy fingerprint was recorded and no expectations file given: production could not be verified",
+            ))
+    elif expectations is not None:
+        expected = sorted(expectations.structure)
+        present = [t for t in expected if t in tables]
         missing = [t for t in expected if t not in tables]
         results.append(CheckResult(
             "SM101", "expected tables exist", not missing,
@@ -62,6 +77,8 @@ def smoke_test(
             fk_lines,
         ))
         results.extend(_quick_queries(conn, database, present))
+    else:
+        results.extend(_quick_queries(conn, database, sorted(tables)))
     if expected_fingerprint:
         matches = actual_fingerprint == expected_fingerprint
         results.append(CheckResult(

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from ..core.check_registry import Severity
-from ..core.checks import CheckResult
+from ..core.checks import CheckResult, skipped_check
 from ..core.connection import MySQLError, error_text, quote_identifier, validate_identifier
 from ..core.dialect import ExplainLine, ServerInfo, normalize_explain_row
 from ..core.errors import SchemagateError
@@ -340,7 +340,7 @@ def run_benchmarks(
     conn: Any,
     server: ServerInfo,
     database: str,
-    benchmark_file: str,
+    benchmark_file: Optional[str],
     warmup: int = 3,
     runs: int = 30,
     full_scan_rows: int = 1000,
@@ -355,6 +355,8 @@ def run_benchmarks(
     if warmup < 0 or runs < 1 or full_scan_rows < 0:
         raise SchemagateError(f"warmup must be >= 0, runs >= 1 and full_scan_rows >= 0 (got {warmup}, {runs}, {full_scan_rows}).")
     validate_identifier(database, "database name")
+    if not benchmark_file:
+        return [skipped_check("BM102", "benchmark queries", "no benchmark file (gate_benchmark_file): no query was timed")]
     benchmarks = load_benchmarks(benchmark_file)
     aliases = {b.name: table_aliases(b.sql) for b in benchmarks}
     try:

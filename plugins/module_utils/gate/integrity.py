@@ -292,6 +292,7 @@ def _prove_fk_rule(cur: Any, database: str, child: Table, fk: ForeignKey, delete
             f"no parent row with children: no {child.name} row references a {fk.references} row through ({', '.join(fk.columns)}); "
             "seed more data"
         )
+        result.figures["no_data"] = True  # unobserved for want of rows, not broken
         return
     blockers: List[str] = []
     for tried, values in enumerate(candidates, 1):
@@ -307,10 +308,13 @@ def _prove_fk_rule(cur: Any, database: str, child: Table, fk: ForeignKey, delete
     result.figures = {"candidates_tried": len(candidates)}
     named = sorted({blocker for blocker in blockers if blocker})
     if named and all(blockers):
+        # Another key's RESTRICT rule refused the delete: that rule holds, which is what the schema promises.
+        result.passed = True
         result.message = (
-            f"every candidate is blocked by {', '.join(named)} ({len(candidates)} rows of {fk.references} tried): "
-            "a RESTRICT rule further down the cascade refuses the delete; seed a parent whose cascade reaches no restricted rows"
+            f"every delete of a {fk.references} row is refused by the RESTRICT rule of {', '.join(named)} "
+            f"({len(candidates)} rows tried): that rule holds, so ON DELETE {fk.on_delete} of this key cannot act"
         )
+        result.warning = f"ON DELETE {fk.on_delete} not observed: {', '.join(named)} restricts the delete first"
     else:
         result.message = f"no candidate could show the rule ({len(candidates)} rows of {fk.references} tried): see details; seed more data"
 
@@ -522,14 +526,23 @@ def _prove_duplicate_rejected(cur: Any, database: str, table: Table, index: Inde
                 if empty
                 else f"no seeded row to prove {index.name}: none has all of ({columns}) non-NULL; seed one with {', '.join(_nullable(table, key_columns))} set"
             )
+            result.figures["no_data"] = True  # unobserved for want of rows, not broken
             return
         source_id, source_key = rows[0][: len(identity)], rows[0][len(identity):]
         if row_identity:
+            # Rows that already share most of the key come first: only the columns that really change are
+            # updated, so a key column other tables reference (a tenant's org_id) is not touched when it agrees.
+            agreement = " + ".join(f"({_columns([c])} <=> %s)" for c in key_columns)
             cur.execute(
-                f"SELECT {_columns(identity)} FROM {quoted} WHERE NOT ({_equal(identity)}) ORDER BY {_columns(identity)} LIMIT {SECOND_ROWS}",
-                source_id,
+                f"SELECT {_columns(identity)} FROM {quoted} WHERE NOT ({_equal(identity)}) "
+                f"ORDER BY {agreement} DESC, {_columns(identity)} LIMIT {SECOND_ROWS}",
+                tuple(source_id) + tuple(source_key),
             )
             targets = [tuple(row) for row in cur.fetchall()]
+            pair = _agreeing_pair(cur, quoted, identity, key_columns)
+            if pair is not None:
+                source_id, source_key, first = pair
+                targets = [first] + [t for t in targets if t != first and t != source_id][: SECOND_ROWS - 1]
         else:
             targets = [row[: len(identity)] for row in rows[1:]]
         if not targets:
@@ -573,6 +586,30 @@ def _prove_duplicate_rejected(cur: Any, database: str, table: Table, index: Inde
         result.warning = f"{index.name} is implied by {implied_by[0]}, whose columns it contains: it never rejects anything itself"
         return
     result.message = f"no duplicate of ({columns}) could be made in {table.name} ({len(targets)} rows tried): see details"
+
+
+_Pair = Tuple[Tuple[Any, ...], Tuple[Any, ...], Tuple[Any, ...]]
+
+
+def _agreeing_pair(cur: Any, quoted: str, identity: Sequence[str], key_columns: Sequence[str]) -> Optional[_Pair]:
+    """Two rows equal on every key column but the last: the source's identity and key, and the target's identity.
+
+    Giving the target the source's key then changes only the last column, never a column other tables
+    reference through a composite key (a tenant-scoped (org_id, id), say), so the update reaches the unique check.
+    """
+    if len(key_columns) < 2:
+        return None
+    agree = " AND ".join(f"a.{quote_identifier(c)} = b.{quote_identifier(c)}" for c in key_columns[:-1])
+    same_row = " AND ".join(f"a.{quote_identifier(c)} <=> b.{quote_identifier(c)}" for c in identity)
+    cur.execute(
+        f"SELECT {_columns(identity, 'a')}, {_columns(key_columns, 'a')}, {_columns(identity, 'b')} FROM {quoted} a "
+        f"JOIN {quoted} b ON {agree} AND NOT ({same_row}) WHERE {_not_null(key_columns, 'a')} LIMIT 1"
+    )
+    row = cur.fetchone()
+    if row is None:
+        return None
+    width, keys = len(identity), len(key_columns)
+    return tuple(row[:width]), tuple(row[width:width + keys]), tuple(row[width + keys:])
 
 
 def _null_bypass(cur: Any, database: str, table: Table, index: Index) -> Tuple[str, bool]:

@@ -77,7 +77,9 @@ def junit_xml(run: Mapping[str, Any], results: Sequence[CheckResult]) -> str:
             attrs = f'classname={quoteattr("gate." + group)} name={quoteattr(result.code + " " + result.name)} time="{result.seconds:.3f}"'
             if is_finding(result):  # CI report viewers link a testcase to file and line
                 attrs += f' file={quoteattr(relative(str(result.figures["file"]), run.get("source_root")))} line="{int(result.figures["line"])}"'
-            if not result.blocking:
+            if result.skipped:
+                lines.append(f"    <testcase {attrs}><skipped message={quoteattr(result.skipped)}/></testcase>")
+            elif not result.blocking:
                 out = result.message + (f"\nwarning: {result.warning}" if result.warning else "")
                 out += f"\nwaived: {result.waived}" if result.waived else ""
                 lines.append(f"    <testcase {attrs}><system-out>{escape(out)}</system-out></testcase>")
@@ -102,6 +104,8 @@ def _verdict(result: CheckResult) -> str:
         return "advisory (see warnings)"
     if result.verdict == "waived":
         return "waived (see waivers)"
+    if result.verdict == "skipped":
+        return "skipped"
     return "ok, see warnings" if result.warning else "ok"
 
 
@@ -144,6 +148,10 @@ def summary_markdown(run: Mapping[str, Any], results: Sequence[CheckResult], wai
                 f"{f['p99_ms']:.2f} | {f['max_ms']:.2f} | {_cell(', '.join(f.get('expected_index', [])))} | "
                 f"{_verdict(result)} |"
             )
+    skipped = [r for r in results if r.verdict == "skipped"]
+    if skipped:
+        lines += ["", "## Skipped", ""]
+        lines.extend(f"- {r.code} {r.group} / {_cell(r.name)}: {_cell(r.skipped)}" for r in skipped)
     reported = [r for r in results if r.verdict == "warn"]
     warnings = [r for r in results if r.warning and r.verdict != "warn"]
     if reported or warnings:

@@ -190,16 +190,18 @@ def _run(s: _Scenarios, rows_per_table: int) -> List[CheckResult]:
         ("IN101", "RB110", "cascades and ON DELETE rules after re-migration"),
     ):
         probes = [r for r in integrity if r.code == probe_code]
-        broken = [f"{r.name}: {r.message}" for r in probes if not r.passed]
-        s.record(
-            code,
-            name,
-            started,
-            bool(probes) and not broken,
-            f"{len(probes)} probes on the re-created tables" if probes and not broken
-            else ("nothing to probe" if not probes else "probes failed after re-migration"),
-            broken,
-        )
+        # A rule the few rows of this copy cannot show is not a rollback failure (step 6 proved it on the seed).
+        unobserved = [r for r in probes if not r.passed and r.figures.get("no_data")]
+        broken = [f"{r.name}: {r.message}" for r in probes if not r.passed and r not in unobserved]
+        if probes:
+            message = f"{len(probes) - len(unobserved)} probes on the re-created tables" if not broken else "probes failed after re-migration"
+            if unobserved and not broken:
+                message += f" ({len(unobserved)} not observable on {rows_per_table} rows per table)"
+        elif new_tables:
+            message = f"the {len(new_tables)} re-created tables declare none: nothing of this kind to prove"
+        else:
+            message = "the migrations create no table (they alter existing ones): nothing to re-create"
+        s.record(code, name, started, not broken, message, broken)
 
     # 10. Idempotency: a second migrate has nothing to do.
     started = time.monotonic()

@@ -23,15 +23,17 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from ..core.catalog import diff_tables, read_tables
-from ..core.checks import CheckResult
+from ..core.bookkeeping import DEFAULT_MIGRATIONS_TABLE, bookkeeping_tables
+from ..core.catalog import diff_tables, fingerprint, read_tables
+from ..core.check_registry import Severity
+from ..core.checks import CheckResult, skipped_check
 from ..core.connection import MySQLError, error_text, quote_identifier, quote_name, validate_identifier
 from ..core.dialect import ServerInfo
 from ..core.errors import SchemagateError
 from ..core.expectations import Expectations, ForeignKeyRule, load_expectations
-from ..core.schema_model import Column, ForeignKey, Index, Table, Tables
+from ..core.schema_model import Column, ForeignKey, Index, Table, Tables, tables_from_dict
 from ..core.session import SqlSession
 from ..core.sql_script import Statement, split_statements
 
@@ -45,26 +47,65 @@ def verify_schema(
     conn: Any,
     server: ServerInfo,
     database: str,
-    expectations_file: str,
+    expectations_file: Optional[str] = None,
     verify_sql_file: Optional[str] = None,
+    baseline: Optional[Mapping[str, Any]] = None,
+    migrations_table: str = DEFAULT_MIGRATIONS_TABLE,
 ) -> List[CheckResult]:
     """Every verify check of ``database``; raises SchemagateError only for bad input.
 
-    Both files are parsed before the server is asked anything. ``conn`` should be the
-    gate's own connection: the queries end any transaction open on it, and it keeps
-    ``database`` as current database when it had none before.
+    Both files are optional and parsed before the server is asked anything; a missing one
+    is reported as skipped. ``baseline`` is the structure before the migrations (tables by
+    name, in structure-file form): the catalog rules then block only on the tables the
+    migrations created or altered, and describe the others. schemagate's own tables are
+    never checked. ``conn`` should be the gate's own connection: the queries end any
+    transaction open on it, and it keeps ``database`` as current database when it had none before.
     """
-    expectations = load_expectations(expectations_file)
+    expectations = load_expectations(expectations_file) if expectations_file else None
     sql_checks = load_verify_sql(verify_sql_file) if verify_sql_file else []
     validate_identifier(database, "database name")
     SqlSession(conn, server).require_database(database)
 
-    tables = read_tables(conn, database, server)
-    results = structure_checks(expectations, tables)
-    results += rule_checks(expectations, tables)
-    results += run_sql_checks(conn, database, sql_checks)
-    results += generic_checks(tables)
+    tables = read_tables(conn, database, server, exclude=bookkeeping_tables(migrations_table))
+    touched = touched_tables(tables, baseline)
+    if expectations is None:
+        results = [skipped_check(
+            "SV114", "expectations", "no expectations file (schemagate_expectations_file): structure and rule checks skipped; "
+            "generate one with playbooks/expectations.yml",
+        )]
+    else:
+        results = structure_checks(expectations, tables)
+        if baseline is not None:  # without a baseline, which tables the migrations touched is unknown
+            results.append(coverage_check(expectations, touched))
+        results += rule_checks(expectations, tables)
+    if verify_sql_file:
+        results += run_sql_checks(conn, database, sql_checks)
+    else:
+        results.append(skipped_check("SV116", "verify queries", "no verify SQL file (gate_verify_sql_file)"))
+    results += generic_checks(tables, touched)
     return results
+
+
+def touched_tables(tables: Tables, baseline: Optional[Mapping[str, Any]]) -> List[str]:
+    """The tables the migrations created or altered: new, or different from ``baseline``; all of them without one."""
+    if baseline is None:
+        return sorted(tables)
+    before = tables_from_dict(dict(baseline), "baseline")
+    return sorted(name for name in tables if name not in before or fingerprint(before[name]) != fingerprint(tables[name]))
+
+
+def coverage_check(expectations: Expectations, touched: Sequence[str]) -> CheckResult:
+    """Every table the migrations create or alter is recorded in the structure file: nothing drifts unreviewed."""
+    source = os.path.basename(expectations.structure_path)
+    missing = [
+        f"table {name} is created or altered by the migrations but not in {source}: "
+        "regenerate it with playbooks/expectations.yml and review the difference"
+        for name in touched if name not in expectations.structure
+    ]
+    return _result(
+        _Key("SV115", f"{source} covers the migrated tables", "*"), missing,
+        f"all {len(touched)} tables the migrations create or alter are in {source}",
+    )
 
 
 @dataclass(frozen=True)
@@ -506,14 +547,34 @@ def collation_outliers(tables: Tables) -> Tuple[Optional[str], List[str]]:
     return usual, odd
 
 
-def generic_checks(tables: Tables) -> List[CheckResult]:
-    count = len(tables)
-    missing_pk = [f"{name}: no PRIMARY KEY; add one (replication and online DDL need it)" for name in tables_without_primary_key(tables)]
-    results = [
-        _result(_Key("SV111", "every table has a primary key", "*"), missing_pk, f"all {count} tables have a primary key"),
-        _result(_Key("SV112", "every foreign key is indexed", "*"), unindexed_foreign_keys(tables), f"every foreign key of the {count} tables leads an index"),
-    ]
-    usual, odd = collation_outliers(tables)
-    odd_details = [f"{line} (the other tables use {usual}): convert it so joins and comparisons need no conversion" for line in odd]
-    results.append(_result(_Key("SV113", "one collation for all tables", "*"), odd_details, f"all {count} tables use {usual}"))
+def generic_checks(tables: Tables, touched: Optional[Sequence[str]] = None) -> List[CheckResult]:
+    """The catalog rules: blocking on the tables the migrations create or alter, information on the others."""
+    names = sorted(tables) if touched is None else [t for t in sorted(tables) if t in set(touched)]
+    others = [t for t in sorted(tables) if t not in set(names)]
+    usual, _odd = collation_outliers(tables)
+    results: List[CheckResult] = []
+    for scope, members, suffix in ((Severity.BLOCK, names, ""), (Severity.INFO, others, " (pre-existing tables)")):
+        if scope is Severity.INFO and not members:
+            continue
+        subset = {t: tables[t] for t in members}
+        count = len(subset)
+        missing_pk = [
+            f"{name}: no PRIMARY KEY; add one (replication and online DDL need it)" for name in tables_without_primary_key(subset)
+        ]
+        odd = [f"{name}: {subset[name].collation}" for name in members if subset[name].collation != usual]
+        odd_details = [f"{line} (the other tables use {usual}): convert it so joins and comparisons need no conversion" for line in odd]
+        group = [
+            _result(_Key("SV111", "every table has a primary key" + suffix, "*"), missing_pk, f"all {count} tables have a primary key"),
+            _result(
+                _Key("SV112", "every foreign key is indexed" + suffix, "*"), unindexed_foreign_keys(subset),
+                f"every foreign key of the {count} tables leads an index",
+            ),
+            _result(_Key("SV113", "one collation for all tables" + suffix, "*"), odd_details, f"all {count} tables use {usual}"),
+        ]
+        if scope is Severity.INFO:
+            for result in group:
+                result.severity = Severity.INFO
+                if not result.passed:
+                    result.message = f"production already has this (not introduced by the migrations): {result.message}"
+        results += group
     return results

@@ -1,9 +1,14 @@
 """Fill empty tables of any schema with synthetic, FK-consistent rows, fast.
 
 The foreign-key graph is read from the catalog, so the seeder knows nothing of
-the Phase B tables: parents are filled before children, every foreign key
+any one application: parents are filled before children, every foreign key
 points at an existing parent row, and where child and parent both carry the
-tenant column (``company_id``) the parent is picked inside the child's tenant.
+tenant column (configurable, e.g. ``company_id``; none by default) the parent is
+picked inside the child's tenant. The columns of one composite key come from
+one parent row; keys that share columns pick parents that agree on them. A
+cycle is broken at a nullable key, filled once its parent has rows. Constraints
+stay checked: a generated row that breaks a foreign key, a unique key or a CHECK
+is skipped (INSERT IGNORE), never left behind as an orphan.
 Each table is one server-side ``INSERT ... SELECT`` over a generated numbers
 source; parent keys come from numbered temporary tables, so no row ever
 crosses the wire.
@@ -13,7 +18,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Set
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from ..core.catalog import read_tables
 from ..core.connection import MySQLError, error_text, quote_identifier
@@ -36,16 +41,19 @@ _POLYMORPHIC_TYPES = ("App\\Models\\Company", "App\\Models\\Branch", "App\\Model
 class SeedPlan:
     rows: Mapping[str, int] = field(default_factory=dict)  # rows per table; others get default_rows
     default_rows: int = 1000
-    tenant_column: str = "company_id"
+    tenant_column: str = ""  # '' = the application has no tenant column
+    scale: float = 1.0  # multiplies every table's rows
 
     def rows_for(self, table: str) -> int:
-        return int(self.rows.get(table, self.default_rows))
+        planned = int(self.rows.get(table, self.default_rows))
+        return 0 if planned <= 0 else max(1, int(round(planned * self.scale)))
 
 
 @dataclass
 class SeedResult:
     rows: Dict[str, int] = field(default_factory=dict)
     skipped: Dict[str, str] = field(default_factory=dict)  # table -> why it was left alone
+    refused: Dict[str, int] = field(default_factory=dict)  # table -> generated rows a constraint refused (not inserted)
     table_seconds: Dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -58,6 +66,7 @@ class SeedResult:
         return {
             "rows": dict(self.rows),
             "skipped": dict(self.skipped),
+            "refused": dict(self.refused),
             "table_seconds": dict(self.table_seconds),
             "total_rows": self.total_rows,
             "seconds": round(self.seconds, 3),
@@ -80,8 +89,10 @@ def seed_database(
         empty = {name for name in tables if _is_empty(cur, name)}
         for name in sorted(set(tables) - empty):
             result.skipped[name] = "already has rows"
-        # Our keys are consistent by construction and the integrity step re-proves it: skip per-row checks.
-        cur.execute("SET SESSION foreign_key_checks = 0, unique_checks = 0")
+        # Constraints stay checked (foreign_key_checks is never turned off): no orphan can be left behind.
+        available = set(tables) - empty
+        deferred: List[Any] = []
+        name = ""
         try:
             for name in _parents_first(tables):
                 if name not in empty:
@@ -91,12 +102,19 @@ def seed_database(
                     result.skipped[name] = "0 rows planned"
                     continue
                 table_started = time.monotonic()
-                result.rows[name] = _fill(cur, tables, name, count, plan.tenant_column)
+                mine: List[ForeignKey] = []
+                result.rows[name] = _fill(cur, tables, name, count, plan.tenant_column, available, mine)
+                if result.rows[name] < count:
+                    result.refused[name] = count - result.rows[name]
+                deferred += [(name, fk) for fk in mine]
+                if result.rows[name]:
+                    available.add(name)
                 result.table_seconds[name] = round(time.monotonic() - table_started, 3)
+            for name, fk in deferred:
+                if fk.references in available:
+                    _link_deferred(cur, tables, name, fk)
         except MySQLError as exc:
             raise SchemagateError(f"Seeding {database!r} failed on table {name}: {error_text(exc)}") from None
-        finally:
-            cur.execute("SET SESSION foreign_key_checks = 1, unique_checks = 1")
     result.seconds = time.monotonic() - started
     return result
 
@@ -190,35 +208,48 @@ class _InsertBuilder:
         self.values: Dict[str, str] = {}
         self.temporary: List[str] = []
         self.salt = 0
+        self.shared: Set[str] = set()  # columns two foreign keys share: never left NULL by one of them
 
     def next_salt(self) -> int:
         self.salt += 1
         return self.salt
 
-    def pick_parent(self, fk: ForeignKey, tenant_expr: Optional[str]) -> None:
-        """Join a numbered copy of the parent's keys and take the FK columns from it."""
+    def pick_parent(self, fk: ForeignKey) -> None:
+        """Join a numbered copy of the parent's keys and take the FK columns from one parent row.
+
+        Columns this row already has (another foreign key's, or the tenant) constrain the pick: the
+        parent row is chosen among those that match them, so overlapping and composite keys all point
+        at rows that exist. A row for which no parent matches is not generated.
+        """
         index = len(self.temporary)
         pick = f"sg_pick_{index}"
         parent = fk.references
         ref_cols = ", ".join(quote_identifier(c) for c in fk.ref_columns)
-        partition = tenant_expr is not None and self._parent_has_tenant(parent)
+        # (parent column, the value this row already has for it)
+        bound = [(ref, self.values[col]) for col, ref in zip(fk.columns, fk.ref_columns) if col in self.values]
+        if self.tenant_column and self.tenant_column in self.values and self.tenant_column not in fk.columns \
+                and self._parent_has_tenant(parent):
+            bound.append((self.tenant_column, self.values[self.tenant_column]))
         self.temporary.append(pick)
-        if partition:
-            tenant = quote_identifier(self.tenant_column)
+        if bound:
+            keys = [f"k{position}" for position in range(len(bound))]
+            key_select = ", ".join(f"{quote_identifier(column)} AS {key}" for (column, _v), key in zip(bound, keys))
+            partition = ", ".join(quote_identifier(column) for column, _v in bound)
             self.cur.execute(
-                f"CREATE TEMPORARY TABLE {pick} (PRIMARY KEY (tenant, rn)) ENGINE=MEMORY AS SELECT {tenant} AS tenant, "
-                f"ROW_NUMBER() OVER (PARTITION BY {tenant} ORDER BY {ref_cols}) AS rn, {ref_cols} "
-                f"FROM {quote_identifier(parent)}"
+                f"CREATE TEMPORARY TABLE {pick} (PRIMARY KEY ({', '.join(keys)}, rn)) ENGINE=MEMORY AS SELECT {key_select}, "
+                f"ROW_NUMBER() OVER (PARTITION BY {partition} ORDER BY {ref_cols}) AS rn, {ref_cols} "
+                f"FROM {quote_identifier(parent)} WHERE {' AND '.join(f'{quote_identifier(c)} IS NOT NULL' for c, _v in bound)}"
             )
             counts = f"sg_count_{index}"
             self.temporary.append(counts)
             self.cur.execute(
-                f"CREATE TEMPORARY TABLE {counts} (PRIMARY KEY (tenant)) ENGINE=MEMORY AS SELECT tenant, COUNT(*) AS cnt FROM {pick} GROUP BY tenant"
+                f"CREATE TEMPORARY TABLE {counts} (PRIMARY KEY ({', '.join(keys)})) ENGINE=MEMORY AS "
+                f"SELECT {', '.join(keys)}, COUNT(*) AS cnt FROM {pick} GROUP BY {', '.join(keys)}"
             )
-            self.joins.append(f"JOIN {counts} ON {counts}.tenant = {tenant_expr}")
-            self.joins.append(
-                f"JOIN {pick} ON {pick}.tenant = {tenant_expr} AND {pick}.rn = 1 + {self._hash()} % {counts}.cnt"
-            )
+            on_counts = " AND ".join(f"{counts}.{key} = {value}" for key, (_c, value) in zip(keys, bound))
+            on_pick = " AND ".join(f"{pick}.{key} = {counts}.{key}" for key in keys)
+            self.joins.append(f"JOIN {counts} ON {on_counts}")
+            self.joins.append(f"JOIN {pick} ON {on_pick} AND {pick}.rn = 1 + {self._hash()} % {counts}.cnt")
         else:
             self.cur.execute(
                 f"CREATE TEMPORARY TABLE {pick} (PRIMARY KEY (rn)) ENGINE=MEMORY AS SELECT "
@@ -229,11 +260,15 @@ class _InsertBuilder:
             if total == 0:
                 raise SchemagateError(f"Cannot seed {self.name}: its parent table {parent} is empty; seed it first.")
             self.joins.append(f"JOIN {pick} ON {pick}.rn = 1 + {self._hash()} % {total}")
-        nullable = all(self.columns[c].nullable for c in fk.columns)
+        nullable = all(self.columns[c].nullable for c in fk.columns) and not set(fk.columns) & self.shared \
+            and self.tenant_column not in fk.columns
+        absent = self._hash()  # one decision per key: all of its columns NULL, or none
         for column, ref in zip(fk.columns, fk.ref_columns):
+            if column in self.values:
+                continue  # bound above: the parent row matches it
             value = f"{pick}.{quote_identifier(ref)}"
             # Optional references are sometimes absent, as in real data.
-            self.values[column] = f"IF({self._hash()} % 10 = 0, NULL, {value})" if nullable and column != self.tenant_column else value
+            self.values[column] = f"IF({absent} % 10 = 0, NULL, {value})" if nullable else value
 
     def _parent_has_tenant(self, parent: str) -> bool:
         if parent == self.name or parent not in self.tables:
@@ -248,22 +283,36 @@ class _InsertBuilder:
             self.cur.execute(f"DROP TEMPORARY TABLE IF EXISTS {table}")
 
 
-def _fill(cur: Any, tables: Mapping[str, Table], name: str, count: int, tenant_column: str) -> int:
+def _fk_order(fks: Sequence[ForeignKey], tenant_column: str) -> List[ForeignKey]:
+    """The tenant's key first, then wider keys before narrower ones (they bind more columns), by name."""
+    return sorted(fks, key=lambda fk: (fk.columns != (tenant_column,), -len(fk.columns), fk.name))
+
+
+def _fill(
+    cur: Any, tables: Mapping[str, Table], name: str, count: int, tenant_column: str, available: Set[str],
+    deferred: List[ForeignKey],
+) -> int:
+    """Insert ``count`` rows into ``name``; optional keys to tables not filled yet are left NULL and added to ``deferred``."""
     builder = _InsertBuilder(cur, tables, name, tenant_column)
     table = tables[name]
     try:
-        fks = [fk for fk in table.foreign_keys if fk.references != name]
-        tenant_fk = next((fk for fk in fks if fk.columns == (tenant_column,)), None)
-        tenant_expr = None
-        if tenant_fk is not None:
-            builder.pick_parent(tenant_fk, None)
-            tenant_expr = builder.values[tenant_column]
-        for fk in fks:
-            if fk is not tenant_fk:
-                builder.pick_parent(fk, tenant_expr)
+        fks = []
         for fk in table.foreign_keys:
-            if fk.references == name:  # self-references are linked after the insert
-                builder.values.update({column: "NULL" for column in fk.columns})
+            if fk.references == name:
+                continue
+            if fk.references not in available and all(builder.columns[c].nullable for c in fk.columns):
+                deferred.append(fk)  # a cycle broken here: linked once its parent has rows
+                continue
+            fks.append(fk)
+        seen: Set[str] = set()
+        for fk in fks:
+            builder.shared.update(c for c in fk.columns if c in seen)
+            seen.update(fk.columns)
+        for fk in _fk_order(fks, tenant_column):
+            builder.pick_parent(fk)
+        for fk in list(table.foreign_keys):
+            if fk.references == name or fk in deferred:  # linked after the insert
+                builder.values.update({column: "NULL" for column in fk.columns if column not in builder.values})
         unique_columns = _discriminators(table, builder.values)
         insert_columns: List[str] = []
         select_values: List[str] = []
@@ -277,8 +326,10 @@ def _fill(cur: Any, tables: Mapping[str, Table], name: str, count: int, tenant_c
                 value = _value(column, table, builder, column_name in unique_columns)
             insert_columns.append(quote_identifier(column_name))
             select_values.append(value)
+        # Foreign-key, unique and CHECK constraints stay on: a generated row that breaks one is skipped
+        # (IGNORE), so the seed never leaves an orphan or a duplicate behind.
         sql = (
-            f"INSERT INTO {quote_identifier(name)} ({', '.join(insert_columns)}) "
+            f"INSERT IGNORE INTO {quote_identifier(name)} ({', '.join(insert_columns)}) "
             f"SELECT STRAIGHT_JOIN {', '.join(select_values)} FROM {numbers_source(count)} {' '.join(builder.joins)}"
         )
         cur.execute(sql)
@@ -287,6 +338,31 @@ def _fill(cur: Any, tables: Mapping[str, Table], name: str, count: int, tenant_c
         return inserted
     finally:
         builder.drop_temporary()
+
+
+def _link_deferred(cur: Any, tables: Mapping[str, Table], child: str, fk: ForeignKey) -> None:
+    """Point nine rows in ten of ``child`` at rows of the parent it could not reference when it was filled."""
+    table = tables[child]
+    identity = table.primary_key.column_names if table.primary_key is not None else table.column_names
+    refs = ", ".join(quote_identifier(c) for c in fk.ref_columns)
+    cur.execute("DROP TEMPORARY TABLE IF EXISTS sg_cycle")
+    cur.execute(
+        f"CREATE TEMPORARY TABLE sg_cycle (PRIMARY KEY (rn)) ENGINE=MEMORY AS SELECT ROW_NUMBER() OVER (ORDER BY {refs}) AS rn, {refs} "
+        f"FROM {quote_identifier(fk.references)} WHERE {' AND '.join(f'{quote_identifier(c)} IS NOT NULL' for c in fk.ref_columns)}"
+    )
+    try:
+        cur.execute("SELECT COUNT(*) FROM sg_cycle")
+        total = cur.fetchone()[0]
+        if not total:
+            return
+        row_hash = f"CRC32(CONCAT_WS(',', {', '.join(f'c.{quote_identifier(c)}' for c in identity)}))"
+        assign = ", ".join(f"c.{quote_identifier(col)} = p.{quote_identifier(ref)}" for col, ref in zip(fk.columns, fk.ref_columns))
+        cur.execute(
+            f"UPDATE IGNORE {quote_identifier(child)} c JOIN sg_cycle p ON p.rn = 1 + {row_hash} % {total} "
+            f"SET {assign} WHERE {row_hash} % 10 <> 0"
+        )
+    finally:
+        cur.execute("DROP TEMPORARY TABLE IF EXISTS sg_cycle")
 
 
 def _discriminators(table: Table, fk_values: Mapping[str, str]) -> Set[str]:
@@ -312,11 +388,40 @@ def _discriminators(table: Table, fk_values: Mapping[str, str]) -> Set[str]:
     return chosen
 
 
+_NUMBER = r"(-?\d+(?:\.\d+)?)"
+
+
+def check_range(table: Table, column: str) -> Optional[Tuple[float, float]]:
+    """The bounds simple CHECK clauses put on a numeric column (BETWEEN, <, <=, >, >=), else None."""
+    low, high = None, None
+    quoted = rf"`?{re.escape(column)}`?"
+    for check in table.checks:
+        clause = check.clause.lower()
+        between = re.search(rf"{quoted}\s+between\s+{_NUMBER}\s+and\s+{_NUMBER}", clause)
+        if between:
+            low, high = float(between.group(1)), float(between.group(2))
+            continue
+        for operator, number in re.findall(rf"{quoted}\s*(>=|<=|>|<)\s*{_NUMBER}", clause):
+            bound = float(number)
+            if operator in (">", ">="):
+                low = bound + (1 if operator == ">" else 0)
+            else:
+                high = bound - (1 if operator == "<" else 0)
+    if low is None and high is None:
+        return None
+    return (low if low is not None else 0.0, high if high is not None else (low or 0.0) + 1000)
+
+
 def _value(column: Column, table: Table, builder: _InsertBuilder, unique: bool) -> str:
     name, kind = column.name, column.type
     salt = builder.next_salt()
     hashed = _hash(salt)
     siblings = set(table.column_names)
+    bounds = check_range(table, name) if table.checks and not unique else None
+    if bounds is not None and (_INTEGER.match(kind) or _DECIMAL.match(kind) or kind.startswith(("float", "double"))):
+        low, high = int(bounds[0]), int(bounds[1])
+        if high >= low:  # a value inside what the CHECK allows, so rows are not skipped for it
+            return f"({low} + {hashed} % {high - low + 1})"
     value = _typed_value(name, kind, hashed, unique, siblings)
     if name == "deleted_at" and column.nullable:
         return f"IF(nums.n % 20 = 1, {value}, NULL)"  # 5% soft-deleted, and row 1 even in tiny data
@@ -385,13 +490,38 @@ def _sql_string(text: str) -> str:
 
 
 def _link_self_references(cur: Any, table: Table, name: str) -> None:
-    """Point one row in ten (row 2 even in tiny data) at the row before it, for self-referencing FKs."""
+    """Point one row in ten (and the second row, even in tiny data) at the row before it, for self-references.
+
+    A composite self-reference such as (org_id, parent_id) -> (org_id, id) keeps the shared columns
+    equal: rows are numbered within each value of them, and linked to the previous row of the same one.
+    """
     for fk in table.foreign_keys:
-        if fk.references != name or len(fk.columns) != 1:
+        if fk.references != name:
             continue
-        column, ref = quote_identifier(fk.columns[0]), quote_identifier(fk.ref_columns[0])
+        pairs = list(zip(fk.columns, fk.ref_columns))
+        same = [quote_identifier(col) for col, ref in pairs if col == ref]
+        linked = [(col, ref) for col, ref in pairs if col != ref]
+        if len(linked) != 1:
+            continue
+        column, ref = (quote_identifier(c) for c in linked[0])
         quoted = quote_identifier(name)
+        partition = f"PARTITION BY {', '.join(same)} " if same else ""
+        shared_keys = "".join(f", {c}" for c in same)
+        cur.execute("DROP TEMPORARY TABLE IF EXISTS sg_self")
         cur.execute(
-            f"UPDATE {quoted} child JOIN {quoted} parent ON parent.{ref} = child.{ref} - 1 "
-            f"SET child.{column} = parent.{ref} WHERE child.{ref} % 10 = 2"
+            f"CREATE TEMPORARY TABLE sg_self ENGINE=MEMORY AS SELECT {ref} AS ref{shared_keys}, "
+            f"ROW_NUMBER() OVER ({partition}ORDER BY {ref}) AS rn FROM {quoted} WHERE {ref} IS NOT NULL"
+            + "".join(f" AND {c} IS NOT NULL" for c in same)
         )
+        try:
+            cur.execute("CREATE TEMPORARY TABLE sg_self_prev ENGINE=MEMORY AS SELECT * FROM sg_self")
+            same_partition = "".join(f" AND prev.{c} = me.{c}" for c in same)
+            cur.execute(
+                f"UPDATE IGNORE {quoted} child JOIN sg_self me ON me.ref = child.{ref}"
+                + "".join(f" AND me.{c} = child.{c}" for c in same)
+                + f" JOIN sg_self_prev prev ON prev.rn = me.rn - 1{same_partition} "
+                f"SET child.{column} = prev.ref WHERE me.rn % 10 = 2"
+            )
+        finally:
+            cur.execute("DROP TEMPORARY TABLE IF EXISTS sg_self")
+            cur.execute("DROP TEMPORARY TABLE IF EXISTS sg_self_prev")

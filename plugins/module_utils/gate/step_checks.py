@@ -37,10 +37,13 @@ def seed_checks(steps: Sequence[Mapping[str, Any]]) -> List[CheckResult]:
         if not seeded:
             continue
         which = str(step.get("phase") or "tables")
+        refused = dict(seeded.get("refused") or {})
         checks.append(CheckResult(
             "SD101", f"seed {which}", True,
             f"{seeded['total_rows']} rows in {seeded['seconds']} s ({seeded['rows_per_second']} rows/s)",
             figures=dict(seeded), seconds=float(seeded["seconds"]), subject=which,
+            warning="generated rows that a foreign key, unique key or CHECK refused were not inserted: "
+            + ", ".join(f"{table} {count}" for table, count in sorted(refused.items())) if refused else "",
         ))
     return checks
 
