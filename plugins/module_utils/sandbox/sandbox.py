@@ -48,6 +48,11 @@ class SandboxConfig:
     port: int = 3417
     buffer_pool: str = "1G"
     extra_args: Tuple[str, ...] = ()  # more server options, e.g. TLS settings for a test instance
+    # Production-like: the binary log on (ROW), as a real primary with replicas runs, so the tests can
+    # measure what schemagate writes to it. A disposable instance (the gate's rehearsal server) has none.
+    binlog: bool = True
+    # Disposable: no binary log, no doublewrite, no flush at commit; a crash loses it, and nothing is lost.
+    disposable: bool = False
 
     @property
     def datadir(self) -> str:
@@ -183,11 +188,10 @@ def start(cfg: SandboxConfig, timeout: float = 60.0) -> Dict[str, Any]:
         "--skip-name-resolve",
         f"--innodb-buffer-pool-size={cfg.buffer_pool}",
         "--innodb-log-file-size=256M",
-        # A throwaway instance: trade crash durability of the last second for speed.
-        "--innodb-flush-log-at-trx-commit=2",
         "--max-connections=200",
         "--character-set-server=utf8mb4",
         "--collation-server=utf8mb4_unicode_ci",
+        *server_options(cfg),
         *cfg.extra_args,
     ]
     if os.geteuid() == 0:
@@ -198,6 +202,27 @@ def start(cfg: SandboxConfig, timeout: float = 60.0) -> Dict[str, Any]:
     if fresh:
         _create_admin(cfg)
     return {"changed": True, **status(cfg)}
+
+
+def server_options(cfg: SandboxConfig) -> List[str]:
+    """Binary log and durability options of the instance (see ``SandboxConfig.binlog``/``disposable``)."""
+    options: List[str] = []
+    if cfg.binlog and not cfg.disposable:
+        options += [
+            "--log-bin=sg-bin",
+            "--binlog-format=ROW",
+            "--server-id=1",
+            # Production servers that let a deploy account create triggers and routines set this too.
+            "--log-bin-trust-function-creators=1",
+        ]
+    else:
+        options.append("--skip-log-bin")
+    if cfg.disposable:
+        options += ["--innodb-flush-log-at-trx-commit=0", "--innodb-doublewrite=0", "--sync-binlog=0"]
+    else:
+        # A test instance: trade crash durability of the last second for speed.
+        options.append("--innodb-flush-log-at-trx-commit=2")
+    return options
 
 
 def _initialize(cfg: SandboxConfig, binary: str) -> None:
