@@ -32,6 +32,7 @@ author: schemagate contributors (@schemagate)
 extends_documentation_fragment:
   - schemagate.mysql.attributes
   - schemagate.mysql.connection
+  - schemagate.mysql.target
 options:
   database:
     description: The source (production) database; only read.
@@ -57,13 +58,6 @@ options:
         tools' default names; the rows of every tool's default bookkeeping table are always copied.
     type: str
     default: migrations
-  target:
-    description:
-      - The server the copy is made on (the rehearsal server), with the same option names as the connection.
-      - A target naming no server (no login_host, login_port, login_unix_socket or config_file) is the module's
-        own connection with the target's other options over it (e.g. V({sql_log_bin: false})).
-      - Without it the copy is made on the source's own server, under another name.
-    type: dict
   purpose:
     description: What the copy is for, echoed in the result (V(rehearsal), V(rollback scenarios)).
     type: str

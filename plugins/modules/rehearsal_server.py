@@ -27,6 +27,7 @@ description:
 author: schemagate contributors (@schemagate)
 extends_documentation_fragment:
   - schemagate.mysql.connection
+  - schemagate.mysql.target
 options:
   state:
     description: V(present) provides the server, V(absent) tears an embedded one down, V(kept) leaves it running.
@@ -38,13 +39,6 @@ options:
     type: str
     choices: [ embedded, server, production_server ]
     default: embedded
-  target:
-    description:
-      - The staging server's connection with O(mode=server), with the same option names as production's
-        (login_host, login_port, login_user, login_password, login_unix_socket, config_file, TLS options).
-      - A target naming no server (no login_host, login_port, login_unix_socket or config_file) is production's
-        connection with the target's other options over it.
-    type: dict
   path:
     description: The embedded server's directory, as O(state=present) returned it (with O(state=absent) or V(kept)).
     type: path

@@ -496,7 +496,7 @@ def start_rehearsal(watch_pid: int, parent_dir: Optional[str] = None, buffer_poo
     cfg = rehearsal_config(root, buffer_pool)
     try:
         started = time.monotonic()
-        start(cfg)
+        start(cfg, timeout=180.0)  # many hosts' servers may start side by side on a busy controller
         server_pid = _read_pid(cfg)
         with open(os.devnull, "wb") as devnull:
             watchdog = subprocess.Popen(
