@@ -8,6 +8,7 @@ least-privileged deploy account the playbooks use).
 """
 from __future__ import annotations
 
+import fcntl
 import getpass
 import os
 import secrets
@@ -201,7 +202,7 @@ def start(cfg: SandboxConfig, timeout: float = 60.0) -> Dict[str, Any]:
     with open(os.devnull, "wb") as devnull:
         server = subprocess.Popen(args, stdin=devnull, stdout=devnull, stderr=devnull, start_new_session=True)
     _wait_until_accepting(cfg, server, timeout)
-    if fresh:
+    if fresh or not os.path.exists(cfg.admin_cnf):  # a datadir initialised beforehand (the rehearsal server's)
         _create_admin(cfg)
     return {"changed": True, **status(cfg)}
 
@@ -216,6 +217,7 @@ def server_options(cfg: SandboxConfig) -> List[str]:
             "--server-id=1",
             # Production servers that let a deploy account create triggers and routines set this too.
             "--log-bin-trust-function-creators=1",
+            "--binlog-expire-logs-seconds=86400",  # a test instance: a day of binary log is plenty
         ]
     else:
         options.append("--skip-log-bin")
@@ -496,6 +498,7 @@ def start_rehearsal(watch_pid: int, parent_dir: Optional[str] = None, buffer_poo
     cfg = rehearsal_config(root, buffer_pool)
     try:
         started = time.monotonic()
+        _initialize_one_at_a_time(cfg, parent_dir or tempfile.gettempdir())
         start(cfg, timeout=180.0)  # many hosts' servers may start side by side on a busy controller
         server_pid = _read_pid(cfg)
         with open(os.devnull, "wb") as devnull:
@@ -517,6 +520,21 @@ def start_rehearsal(watch_pid: int, parent_dir: Optional[str] = None, buffer_poo
         "watching": watch_pid,
         "seconds": round(time.monotonic() - started, 3),
     }
+
+
+def _initialize_one_at_a_time(cfg: SandboxConfig, lock_dir: str) -> None:
+    """Initialise the datadir; several hosts' rehearsal servers take turns (concurrent bootstraps crash)."""
+    binary = _require_server_binary()
+    lock_path = os.path.join(lock_dir, f"sg-rehearsal.{os.geteuid()}.lock")
+    fd = os.open(lock_path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            _initialize(cfg, binary)
+        except SchemagateError:  # once more: a bootstrap on a loaded machine may fail for no reason of ours
+            _initialize(cfg, binary)
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def stop_rehearsal(root: str, keep: bool = False) -> Dict[str, Any]:
