@@ -26,6 +26,7 @@ description:
     (for debugging, gate_keep_scratch) and tells its watchdog to leave it.
 author: schemagate contributors (@schemagate)
 extends_documentation_fragment:
+  - schemagate.mysql.attributes
   - schemagate.mysql.connection
   - schemagate.mysql.target
 options:
@@ -54,11 +55,9 @@ options:
     type: int
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: none
     details: The rehearsal server is the gate's scratch space; the gate runs it with check_mode false.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
 '''
 
