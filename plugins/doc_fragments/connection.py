@@ -68,7 +68,7 @@ options:
     description:
       - With V(false), every session runs C(SET SESSION sql_log_bin = 0), so nothing it writes reaches the binary
         log or the replicas (what the gate does when it rehearses on production's own server). The account
-        needs SUPER (MariaDB: BINLOG ADMIN); without it the module fails with one line and changes nothing.
+        needs SUPER (on MariaDB, BINLOG ADMIN); without it the module fails with one line and changes nothing.
       - Unset, the server's setting applies.
     type: bool
 requirements:

@@ -15,7 +15,7 @@ options:
         connection to production.
       - A target naming no server (no O(target.login_host), O(target.login_port), O(target.login_unix_socket)
         or O(target.config_file)) is the module's own connection with the target's other options over it,
-        for example V({sql_log_bin: false}).
+        for example only O(target.sql_log_bin=false).
     type: dict
     suboptions:
       login_host:
@@ -74,7 +74,7 @@ options:
         description:
           - With V(false), every session runs C(SET SESSION sql_log_bin = 0), so nothing it writes reaches the binary
             log or the replicas (what the gate does when it rehearses on production's own server). The account
-            needs SUPER (MariaDB: BINLOG ADMIN); without it the module fails with one line and changes nothing.
+            needs SUPER (on MariaDB, BINLOG ADMIN); without it the module fails with one line and changes nothing.
           - Unset, the server's setting applies.
         type: bool
 '''

@@ -21,7 +21,7 @@ description:
     may not create temporary tables, or the binary log would record them, it is judged from the names.
   - Views, triggers, routines and events get the connecting account as DEFINER; SQL SECURITY stays as in
     O(database). The copy is compared with O(database) (schema fingerprint, table options) and fails when it differs.
-  - With O(target), the copy is made on another server (the gate's rehearsal server): the structure is read
+  - With O(target), the copy is made on another server (the gate's rehearsal server); the structure is read
     from O(database) through the module's connection (production, only read) and created through O(target).
     There O(scratch_database) may bear O(database)'s own name, so a migration's C(USE) or qualified names reach
     the copy exactly as they will reach production.

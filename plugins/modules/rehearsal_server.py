@@ -11,7 +11,7 @@ short_description: Provide the server the gate rehearses on, and compare it with
 version_added: "0.2.0"
 description:
   - With O(mode=embedded) and O(state=present), starts a private, throwaway MariaDB/MySQL instance on the host
-    that runs the module (the sandbox machinery, C(mariadbd) or C(mysqld) must be installed): its own 0700
+    that runs the module (the sandbox machinery, C(mariadbd) or C(mysqld) must be installed); it has its own 0700
     directory with datadir and Unix socket, no TCP port, no binary log, durability off. A watchdog process stops
     it and deletes its directory as soon as the ansible-playbook process (or O(watch_pid)) is gone, so an
     interrupted or killed controller leaves nothing running.
