@@ -211,3 +211,16 @@ BACKUP_FAULT_VARS = {
     # would wait on the same lock, so it is off here (tests/test_backup.py covers it).
     "backup_snapshot_lock_timeout": 0,
 }
+
+
+def binlog_bytes(admin) -> int:
+    """How many bytes production's binary log holds (SHOW BINARY LOGS, summed): what its replicas replay."""
+    with admin.cursor() as cur:
+        cur.execute("SHOW BINARY LOGS")
+        return sum(int(row[1]) for row in cur.fetchall())
+
+
+def database_names(admin) -> set:
+    with admin.cursor() as cur:
+        cur.execute("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA")
+        return {row[0] for row in cur.fetchall()}

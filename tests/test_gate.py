@@ -1,14 +1,24 @@
 """The gate, run by ansible-playbook: the Phase B set passes; broken sets are blocked, production untouched."""
 from __future__ import annotations
 
+import glob
 import json
 import os
 import re
 import shutil
+import tempfile
 
 import pytest
 
 from helpers import FAST_GATE, MIGRATIONS_DIR, REPO, create_production, drop_database, edit, playbook, snapshot
+
+from plugins.module_utils.core.connection import ConnectionParams, connect
+from plugins.module_utils.core.session import database_exists
+from plugins.module_utils.sandbox.sandbox import stop_rehearsal
+
+
+def rehearsal_dirs():
+    return sorted(glob.glob(os.path.join(tempfile.gettempdir(), "sg-rehearsal-*")))
 
 
 def leftover_scratch(admin, database):
@@ -48,6 +58,10 @@ def test_the_phase_b_set_passes_and_production_is_untouched(admin, server, produ
     assert all(c["code"] for c in report["checks"])
     assert snapshot(admin, server, production) == before
     assert leftover_scratch(admin, production) == []
+    checks = {c["code"]: c for c in report["checks"]}
+    assert checks["RH102"]["figures"]["mode"] == "embedded" and "RH105" not in checks
+    assert report["run"]["rehearsal_mode"] == "embedded"
+    assert rehearsal_dirs() == []  # the embedded rehearsal server is gone
     run_dir = os.path.dirname(sorted((tmp_path / "reports").glob("*/gate.json"))[-1])
     for name in ("gate.json", "junit.xml", "summary.md"):
         assert oct(os.stat(os.path.join(run_dir, name)).st_mode & 0o777) == "0o600"
@@ -158,14 +172,23 @@ def test_a_broken_migration_set_is_blocked_before_production_is_touched(admin, s
     assert leftover_scratch(admin, mine["database"]) == []
 
 
-def test_keep_scratch_leaves_the_clones_for_debugging_and_only_ours_are_dropped(broken_sets_gated, admin):
+def test_keep_scratch_leaves_the_rehearsal_server_for_debugging_and_only_ours(broken_sets_gated, admin):
     result, flat, cases, kept = broken_sets_gated
     recap = re.search(r"kept\s+: ok=\d+\s+changed=\d+\s+unreachable=0\s+failed=(\d+)", result.stdout)
     assert recap and int(recap.group(1)) == 0, flat[-2000:]
     assert "GATE PASSED" in flat
-    scratch = leftover_scratch(admin, kept["database"])
-    assert len(scratch) == 2 and all(re.match(rf"{kept['database']}_sg_(gate|rb)_\d{{14}}[0-9a-f]{{4}}$", k) for k in scratch)
-    assert all(leftover_scratch(admin, mine["database"]) == [] for mine in cases.values())  # the neighbours' were dropped
+    # The neighbours' servers are gone, failed gates included; the kept one still holds the copy.
+    [socket] = re.findall(r"The rehearsal server is kept \(gate_keep_scratch\): (\S+/mysqld\.sock)", flat)
+    path = os.path.dirname(socket)
+    assert rehearsal_dirs() == [path]
+    conn = connect(ConnectionParams(unix_socket=socket, config_file=os.path.join(path, "admin.cnf")))
+    try:
+        assert database_exists(conn, kept["database"])  # named as production names it
+    finally:
+        conn.close()
+        stop_rehearsal(path)
+    assert rehearsal_dirs() == []
+    assert all(leftover_scratch(admin, mine["database"]) == [] for mine in [*cases.values(), kept])
 
 
 def test_skipping_the_gate_needs_a_variable_and_is_loud(production, tmp_path):

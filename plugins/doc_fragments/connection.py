@@ -64,6 +64,13 @@ options:
       - Seconds to wait when connecting.
     type: int
     default: 30
+  sql_log_bin:
+    description:
+      - With V(false), every session runs C(SET SESSION sql_log_bin = 0), so nothing it writes reaches the binary
+        log or the replicas (what the gate does when it rehearses on production's own server). The account
+        needs SUPER (on MariaDB, BINLOG ADMIN); without it the module fails with one line and changes nothing.
+      - Unset, the server's setting applies.
+    type: bool
 requirements:
   - PyMySQL >= 1.0 on the host that executes the module
 notes:

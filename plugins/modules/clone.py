@@ -21,12 +21,18 @@ description:
     may not create temporary tables, or the binary log would record them, it is judged from the names.
   - Views, triggers, routines and events get the connecting account as DEFINER; SQL SECURITY stays as in
     O(database). The copy is compared with O(database) (schema fingerprint, table options) and fails when it differs.
+  - With O(target), the copy is made on another server (the gate's rehearsal server); the structure is read
+    from O(database) through the module's connection (production, only read) and created through O(target).
+    There O(scratch_database) may bear O(database)'s own name, so a migration's C(USE) or qualified names reach
+    the copy exactly as they will reach production.
   - The scratch database gets a C(schemagate_scratch) marker table naming O(run_id). With O(state=absent) the
-    module drops O(scratch_database) only if it carries the marker of O(run_id), never O(database) itself.
+    module drops O(scratch_database) (through O(target) when given) only if it carries the marker of O(run_id),
+    and never O(database) on production's server.
 author: schemagate contributors (@schemagate)
 extends_documentation_fragment:
   - schemagate.mysql.attributes
   - schemagate.mysql.connection
+  - schemagate.mysql.target
 options:
   database:
     description: The source (production) database; only read.
@@ -52,6 +58,10 @@ options:
         tools' default names; the rows of every tool's default bookkeeping table are always copied.
     type: str
     default: migrations
+  purpose:
+    description: What the copy is for, echoed in the result (V(rehearsal), V(rollback scenarios)).
+    type: str
+    default: rehearsal
 attributes:
   check_mode:
     support: full
@@ -66,6 +76,16 @@ EXAMPLES = r'''
     database: askproai_db
     scratch_database: askproai_db_sg_gate_20261124130000
     run_id: "20261124130000"
+
+- name: Copy production's schema onto the embedded rehearsal server, under production's own name
+  schemagate.mysql.clone:
+    config_file: /etc/schemagate/gate.cnf
+    database: askproai_db
+    scratch_database: askproai_db
+    run_id: "20261124130000"
+    target:
+      login_unix_socket: /tmp/sg-rehearsal-x1/mysqld.sock
+      config_file: /tmp/sg-rehearsal-x1/admin.cnf
 
 - name: Drop the scratch database afterwards
   schemagate.mysql.clone:
@@ -92,7 +112,7 @@ clone:
     generated_fk_indexes: {customers: [customers_company_id_foreign]}
     generated_rule: probed on a temporary copy of each table
 server:
-  description: Flavour and version of the server.
+  description: Flavour and version of the server the copy is on.
   returned: always
   type: dict
 '''
@@ -102,7 +122,9 @@ from ansible_collections.schemagate.mysql.plugins.module_utils.core.bookkeeping 
 from ansible_collections.schemagate.mysql.plugins.module_utils.core.scratch import check_scratch_target, drop_scratch
 from ansible_collections.schemagate.mysql.plugins.module_utils.core.session import SqlSession
 from ansible_collections.schemagate.mysql.plugins.module_utils.gate.clone import clone_schema
-from ansible_collections.schemagate.mysql.plugins.module_utils.core.module_glue import argument_spec, connection, run, server_facts
+from ansible_collections.schemagate.mysql.plugins.module_utils.core.module_glue import (
+    argument_spec, connection, run, server_facts, target_argument_spec, target_connection)
+from ansible_collections.schemagate.mysql.plugins.module_utils.gate.rehearsal import same_server
 
 
 def main():
@@ -113,6 +135,8 @@ def main():
             run_id=dict(type='str', required=True),
             state=dict(type='str', default='present', choices=['present', 'absent']),
             migrations_table=dict(type='str', default='migrations'),
+            target=target_argument_spec(),
+            purpose=dict(type='str', default='rehearsal'),
         ),
         supports_check_mode=True,
     )
@@ -121,18 +145,22 @@ def main():
 
 def clone(module):
     params = module.params
-    check_scratch_target(params['database'], params['scratch_database'])
-    with connection(module) as (conn, server):
+    with connection(module) as (conn, server), target_connection(module) as (target, target_server):
+        other = bool(params['target']) and not same_server(conn, target)
+        check_scratch_target(params['database'], params['scratch_database'], other)
         if module.check_mode:  # predicted from state: a copy is always built afresh; only an existing one is dropped
-            exists = SqlSession(conn).database_exists(params['scratch_database'])
-            return dict(changed=exists if params['state'] == 'absent' else True, server=server_facts(server))
+            exists = SqlSession(target).database_exists(params['scratch_database'])
+            return dict(changed=exists if params['state'] == 'absent' else True, server=server_facts(target_server))
         if params['state'] == 'absent':
-            dropped = drop_scratch(conn, params['database'], params['scratch_database'], params['run_id'])
-            return dict(changed=dropped, server=server_facts(server))
+            dropped = drop_scratch(target, params['database'], params['scratch_database'], params['run_id'], other)
+            return dict(changed=dropped, server=server_facts(target_server))
         # The rows of every migration tool's table and schemagate's journals: the rehearsal starts at production's history.
         history = list(history_tables(params['migrations_table']))
-        report = clone_schema(conn, conn, server, params['database'], params['scratch_database'], params['run_id'], history)
-        return dict(changed=True, clone=report.as_dict(), server=server_facts(server))
+        report = clone_schema(conn, target, server, params['database'], params['scratch_database'], params['run_id'],
+                              history, other_server=other)
+        result = report.as_dict()
+        result.update(purpose=params['purpose'], on_other_server=other)
+        return dict(changed=True, clone=result, server=server_facts(target_server))
 
 
 if __name__ == '__main__':

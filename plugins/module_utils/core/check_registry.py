@@ -98,6 +98,14 @@ _DEFINITIONS: Tuple[CheckDefinition, ...] = (
     CheckDefinition("RH101", "rehearsal", "copy production's schema",
                     "Production's tables, keys, views, triggers, routines and events copied into a scratch database, "
                     "equal to production's by fingerprint and table options"),
+    CheckDefinition("RH102", "rehearsal", "rehearsal server",
+                    "Which server the rehearsal runs on (embedded, staging or production's own); production is only read", _I),
+    CheckDefinition("RH103", "rehearsal", "same server flavour",
+                    "The rehearsal server is of production's flavour (MariaDB or MySQL)"),
+    CheckDefinition("RH104", "rehearsal", "same server version",
+                    "The rehearsal server runs production's major.minor version", _W),
+    CheckDefinition("RH105", "rehearsal", "rehearsal off production's server",
+                    "The rehearsal did not run on production's own server (an explicit opt-in)", _W),
     # seed: synthetic rows (gate/seeder.py)
     CheckDefinition("SD101", "seed", "seed rows", "FK-consistent synthetic rows generated, parents first"),
     # migrate: the pending migrations applied to the rehearsal copy (migrate/runner.py)

@@ -49,6 +49,7 @@ CONNECTION_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
     "client_key": {"type": "path", "aliases": ["ssl_key"]},
     "check_hostname": {"type": "bool"},
     "connect_timeout": {"type": "int", "default": 30},
+    "sql_log_bin": {"type": "bool"},
 }
 
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9_$]{1,64}$")
@@ -67,6 +68,8 @@ class ConnectionParams:
     client_key: Optional[str] = None
     check_hostname: Optional[bool] = None
     connect_timeout: int = 30
+    # False: every session of this connection writes nothing to the binary log (SET SESSION sql_log_bin = 0).
+    sql_log_bin: Optional[bool] = None
 
     @classmethod
     def from_module_params(cls, params: Mapping[str, Any]) -> "ConnectionParams":
@@ -82,6 +85,7 @@ class ConnectionParams:
             client_key=params.get("client_key"),
             check_hostname=params.get("check_hostname"),
             connect_timeout=params.get("connect_timeout") or 30,
+            sql_log_bin=params.get("sql_log_bin"),
         )
 
     def describe(self) -> str:
@@ -168,11 +172,28 @@ def connect(params: ConnectionParams, database: Optional[str] = None, autocommit
     if ssl:
         kwargs["ssl"] = ssl
     try:
-        return pymysql.connect(**kwargs)
+        conn = pymysql.connect(**kwargs)
     except MySQLError as exc:
         raise connection_error(exc, params, database) from None
     except (OSError, ValueError) as exc:  # unreadable config file, bad certificate path...
         raise SchemagateError(f"Cannot connect to {params.describe()}: {exc}") from None
+    if params.sql_log_bin is False:
+        _skip_binary_log(conn, params)
+    return conn
+
+
+def _skip_binary_log(conn: Any, params: ConnectionParams) -> None:
+    """SET SESSION sql_log_bin = 0, or one line saying the account may not (and the connection closed)."""
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET SESSION sql_log_bin = 0")
+    except MySQLError as exc:
+        conn.close()
+        raise SchemagateError(
+            f"{params.describe()} may not SET SESSION sql_log_bin = 0 ({error_text(exc)}): rehearsing on production's "
+            "own server needs it (grant SUPER, or BINLOG ADMIN on MariaDB); or rehearse elsewhere "
+            "(schemagate_rehearsal_mode: embedded)."
+        ) from None
 
 
 FILE_OPTIONS = {"user": "user", "password": "password", "host": "host", "port": "port", "socket": "unix_socket",

@@ -21,6 +21,36 @@ def argument_spec(**options: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
     return spec
 
 
+# Options naming a server: a target without any of them is production's server.
+_WHERE = ("login_host", "login_port", "login_unix_socket", "config_file")
+
+
+def target_argument_spec() -> Dict[str, Any]:
+    """The ``target`` option: a second connection (the rehearsal server), named as the connection options are."""
+    return dict(type="dict", options=copy.deepcopy(CONNECTION_ARGUMENT_SPEC))
+
+
+def target_params(module: Any) -> ConnectionParams:
+    """The connection ``target`` names; a target naming no server is the module's own with target's options over it."""
+    target = module.params.get("target")
+    if not target:
+        return ConnectionParams.from_module_params(module.params)
+    if any(target.get(key) for key in _WHERE):
+        return ConnectionParams.from_module_params(target)
+    merged = dict(module.params)
+    merged.update({key: value for key, value in target.items() if value is not None})
+    return ConnectionParams.from_module_params(merged)
+
+
+@contextmanager
+def target_connection(module: Any) -> Iterator[Tuple[Any, ServerInfo]]:
+    conn = connect(target_params(module))
+    try:
+        yield conn, detect_server(conn)
+    finally:
+        conn.close()
+
+
 def open_connection(module: Any, database: Optional[str] = None) -> Tuple[Any, ServerInfo]:
     conn = connect(ConnectionParams.from_module_params(module.params), database)
     return conn, detect_server(conn)

@@ -120,6 +120,15 @@ def summary_markdown(run: Mapping[str, Any], results: Sequence[CheckResult], wai
         + (f" ({', '.join(run.get('pending', []))})" if run.get("pending") else ""),
         f"- result: {summary_line(results)}",
         f"- gate time: {run.get('seconds', 0):.1f} s",
+    ]
+    if run.get("rehearsal_mode"):
+        mode = str(run.get("rehearsal_mode"))
+        lines.append(f"- rehearsed on: {mode} ({_cell(str(run.get('rehearsal_server', '')))})"
+                     + ("; production was only read" if mode != "production_server" else ""))
+        if mode == "production_server":
+            lines.append("- **WARNING: the rehearsal ran on production's own server** (schemagate_rehearsal_mode: "
+                         "production_server, sql_log_bin=0)")
+    lines += [
         "",
     ]
     if failed:

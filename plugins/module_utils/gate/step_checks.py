@@ -17,6 +17,9 @@ def copy_checks(results: Sequence[Mapping[str, Any]]) -> List[CheckResult]:
     for item in results:
         copy = item.get("clone") or {}
         target = str(item.get("item") or copy.get("target") or "scratch database")
+        purpose = str((item.get("invocation") or {}).get("module_args", {}).get("purpose") or copy.get("purpose") or "")
+        if purpose and purpose != "rehearsal":
+            target = f"{target} ({purpose})"
         if item.get("failed"):
             checks.append(CheckResult("RH101", f"clone into {target}", False, str(item.get("msg") or "copy failed"), subject=target))
             continue

@@ -8,6 +8,7 @@ least-privileged deploy account the playbooks use).
 """
 from __future__ import annotations
 
+import fcntl
 import getpass
 import os
 import secrets
@@ -15,6 +16,8 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
@@ -48,6 +51,11 @@ class SandboxConfig:
     port: int = 3417
     buffer_pool: str = "1G"
     extra_args: Tuple[str, ...] = ()  # more server options, e.g. TLS settings for a test instance
+    # Production-like: the binary log on (ROW), as a real primary with replicas runs, so the tests can
+    # measure what schemagate writes to it. A disposable instance (the gate's rehearsal server) has none.
+    binlog: bool = True
+    # Disposable: no binary log, no doublewrite, no flush at commit; a crash loses it, and nothing is lost.
+    disposable: bool = False
 
     @property
     def datadir(self) -> str:
@@ -183,11 +191,10 @@ def start(cfg: SandboxConfig, timeout: float = 60.0) -> Dict[str, Any]:
         "--skip-name-resolve",
         f"--innodb-buffer-pool-size={cfg.buffer_pool}",
         "--innodb-log-file-size=256M",
-        # A throwaway instance: trade crash durability of the last second for speed.
-        "--innodb-flush-log-at-trx-commit=2",
         "--max-connections=200",
         "--character-set-server=utf8mb4",
         "--collation-server=utf8mb4_unicode_ci",
+        *server_options(cfg),
         *cfg.extra_args,
     ]
     if os.geteuid() == 0:
@@ -195,9 +202,31 @@ def start(cfg: SandboxConfig, timeout: float = 60.0) -> Dict[str, Any]:
     with open(os.devnull, "wb") as devnull:
         server = subprocess.Popen(args, stdin=devnull, stdout=devnull, stderr=devnull, start_new_session=True)
     _wait_until_accepting(cfg, server, timeout)
-    if fresh:
+    if fresh or not os.path.exists(cfg.admin_cnf):  # a datadir initialised beforehand (the rehearsal server's)
         _create_admin(cfg)
     return {"changed": True, **status(cfg)}
+
+
+def server_options(cfg: SandboxConfig) -> List[str]:
+    """Binary log and durability options of the instance (see ``SandboxConfig.binlog``/``disposable``)."""
+    options: List[str] = []
+    if cfg.binlog and not cfg.disposable:
+        options += [
+            "--log-bin=sg-bin",
+            "--binlog-format=ROW",
+            "--server-id=1",
+            # Production servers that let a deploy account create triggers and routines set this too.
+            "--log-bin-trust-function-creators=1",
+            "--binlog-expire-logs-seconds=86400",  # a test instance: a day of binary log is plenty
+        ]
+    else:
+        options.append("--skip-log-bin")
+    if cfg.disposable:
+        options += ["--innodb-flush-log-at-trx-commit=0", "--innodb-doublewrite=0", "--sync-binlog=0"]
+    else:
+        # A test instance: trade crash durability of the last second for speed.
+        options.append("--innodb-flush-log-at-trx-commit=2")
+    return options
 
 
 def _initialize(cfg: SandboxConfig, binary: str) -> None:
@@ -392,3 +421,132 @@ def _ensure_deploy_account(cfg: SandboxConfig, conn: Any, database: str) -> bool
     if created:
         write_option_file(cfg.deploy_cnf, DEPLOY_USER, password, host="127.0.0.1", port=cfg.port)  # type: ignore[arg-type]
     return created
+
+
+# The gate's embedded rehearsal server: a disposable instance reachable through its socket only,
+# watched by a process that stops it and deletes its directory once the controller is gone.
+REHEARSAL_PREFIX = "sg-rehearsal-"
+KEEP_FILE = "keep"  # present: the watchdog leaves the server running (gate_keep_scratch)
+WATCHDOG_PID_FILE = "watchdog.pid"
+
+_WATCHDOG = r'''
+import os, shutil, signal, sys, time
+watched, server, root = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+def alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            if handle.read().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+                return False
+    except OSError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+while alive(watched) and alive(server) and os.path.isdir(root):
+    time.sleep(0.5)
+if os.path.exists(os.path.join(root, "keep")):
+    sys.exit(0)
+if alive(server):
+    os.kill(server, signal.SIGTERM)
+    for _ in range(600):
+        if not alive(server):
+            break
+        time.sleep(0.1)
+    if alive(server):
+        os.kill(server, signal.SIGKILL)
+shutil.rmtree(root, ignore_errors=True)
+'''
+
+
+def rehearsal_config(root: str, buffer_pool: str = "256M") -> SandboxConfig:
+    return SandboxConfig(
+        root=root, port=0, buffer_pool=buffer_pool, binlog=False, disposable=True,
+        extra_args=("--skip-networking", "--innodb-log-file-size=64M"),
+    )
+
+
+def controller_pid() -> Optional[int]:
+    """The ansible-playbook process this module runs under (Linux /proc), or None.
+
+    The outermost one: Ansible's per-task workers are forks of it with the same command line, and end with the task.
+    """
+    pid, found = os.getppid(), None
+    while pid > 1:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                argv = handle.read().split(b"\0")
+            with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+                parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            return found
+        if any(os.path.basename(arg.decode(errors="replace")) == "ansible-playbook" for arg in argv[:3]):
+            found = pid
+        pid = parent
+    return found
+
+
+def start_rehearsal(watch_pid: int, parent_dir: Optional[str] = None, buffer_pool: str = "256M") -> Dict[str, Any]:
+    """Start a throwaway rehearsal server in a new 0700 directory; it goes away when ``watch_pid`` does."""
+    if not _alive(watch_pid):
+        raise SchemagateError(f"The process to watch (pid {watch_pid}) is not running: nothing would stop the rehearsal server.")
+    root = tempfile.mkdtemp(prefix=REHEARSAL_PREFIX, dir=parent_dir)
+    os.chmod(root, 0o700)
+    cfg = rehearsal_config(root, buffer_pool)
+    try:
+        started = time.monotonic()
+        _initialize_one_at_a_time(cfg, parent_dir or tempfile.gettempdir())
+        start(cfg, timeout=180.0)  # many hosts' servers may start side by side on a busy controller
+        server_pid = _read_pid(cfg)
+        with open(os.devnull, "wb") as devnull:
+            watchdog = subprocess.Popen(
+                [sys.executable, "-c", _WATCHDOG, str(watch_pid), str(server_pid), root],
+                stdin=devnull, stdout=devnull, stderr=devnull, start_new_session=True, close_fds=True,
+            )
+        with open(os.path.join(root, WATCHDOG_PID_FILE), "w", encoding="ascii") as handle:
+            handle.write(str(watchdog.pid))
+    except (SchemagateError, OSError) as exc:
+        destroy(cfg)
+        raise SchemagateError(f"Starting the rehearsal server failed: {exc}") from None
+    return {
+        "path": root,
+        "socket": cfg.socket,
+        "config_file": cfg.admin_cnf,
+        "pid": server_pid,
+        "watchdog_pid": watchdog.pid,
+        "watching": watch_pid,
+        "seconds": round(time.monotonic() - started, 3),
+    }
+
+
+def _initialize_one_at_a_time(cfg: SandboxConfig, lock_dir: str) -> None:
+    """Initialise the datadir; several hosts' rehearsal servers take turns (concurrent bootstraps crash)."""
+    binary = _require_server_binary()
+    lock_path = os.path.join(lock_dir, f"sg-rehearsal.{os.geteuid()}.lock")
+    fd = os.open(lock_path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            _initialize(cfg, binary)
+        except SchemagateError:  # once more: a bootstrap on a loaded machine may fail for no reason of ours
+            _initialize(cfg, binary)
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def stop_rehearsal(root: str, keep: bool = False) -> Dict[str, Any]:
+    """Tear the rehearsal server down (or, with ``keep``, tell its watchdog to leave it running)."""
+    if not os.path.basename(root.rstrip("/")).startswith(REHEARSAL_PREFIX):
+        raise SchemagateError(f"Refusing to remove {root!r}: not a rehearsal server's directory ({REHEARSAL_PREFIX}*).")
+    if not os.path.isdir(root):
+        return {"changed": False, "path": root, "running": False}
+    cfg = rehearsal_config(root)
+    if keep:
+        with open(os.path.join(root, KEEP_FILE), "w", encoding="ascii") as handle:
+            handle.write("kept by gate_keep_scratch\n")
+        return {"changed": False, "path": root, "running": status(cfg)["running"], "kept": True}
+    destroy(cfg)
+    return {"changed": True, "path": root, "running": False}
