@@ -1,0 +1,158 @@
+"""Interrupts of a real `ansible-playbook deploy.yml`: SIGTERM, SIGINT, a lost controller (kill -9), and the release path.
+
+Each test makes one migration slow on purpose (a `SELECT SLEEP(..)` statement: a test fixture, not a migration anyone
+ships), waits until the server shows that statement running, then signals the controller. Production must end
+untouched or rolled back to its pre-deploy fingerprint, the report must say which, and the lock must be released;
+after kill -9 the next run names the dead holder and `rollback.yml -e schemagate_release_lock=<run id>` recovers.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+
+from helpers import (
+    MIGRATIONS_DIR,
+    NO_GATE,
+    app_fingerprint,
+    deploy,
+    deploy_report,
+    edit,
+    finish_deploy,
+    processlist_id,
+    start_deploy,
+    wait_for,
+)
+
+from plugins.module_utils.core.bookkeeping import LOCK_TABLE
+from plugins.module_utils.deploy import deploy_lock
+
+SLEEP = "SELECT SLEEP(300)"
+FIRST = "2025_10_01_060100_create_notification_configurations_table"
+THIRD = "2025_10_01_060203_create_callback_requests_table"
+ENGINE = ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;"
+
+
+def slow_migrations(tmp_path, name, first):
+    """A copy of the migrations whose ``name`` runs SELECT SLEEP first (statement 1) or after its CREATE TABLE."""
+    copy = str(tmp_path / "migrations")
+    shutil.copytree(MIGRATIONS_DIR, copy)
+    path = os.path.join(copy, f"{name}.up.sql")
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    if first:
+        text = f"{SLEEP};\n" + text
+    else:
+        edit(copy, name, "up", ENGINE, f"{ENGINE}\n{SLEEP};")
+        return copy
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return copy
+
+
+def lock_row(admin, database):
+    with admin.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s", (database, LOCK_TABLE))
+        if cur.fetchone()[0] == 0:
+            return None
+    return deploy_lock.current_holder(admin, database)
+
+
+def sleeping(admin, database):
+    return processlist_id(admin, database, SLEEP)
+
+
+def test_sigterm_during_migrate_rolls_back_reports_and_releases_the_lock(admin, server, production, tmp_path):
+    before = app_fingerprint(admin, server, production)
+    migrations = slow_migrations(tmp_path, THIRD, first=False)  # two migrations applied, the third halfway
+    process, log = start_deploy(tmp_path, production, schemagate_migrations_dir=migrations, **NO_GATE)
+    assert wait_for(lambda: sleeping(admin, production) or process.poll() is not None, attempts=3000)
+    assert process.poll() is None, log.read_text()[-3000:]
+    holder = lock_row(admin, production)
+    assert holder is not None and holder["alive"] is True  # the guardian's connection is open
+    os.kill(process.pid, signal.SIGTERM)
+    code, flat = finish_deploy(process, log)
+    assert code not in (0, 143), flat[-3000:]  # not killed: the play ran its rescue and always
+    assert "schemagate: SIGTERM received: stopping the deploy safely" in flat
+    assert "Interrupted (SIGTERM) during " + THIRD in flat and "production rolled back: undid" in flat
+    assert "INTERRUPTED (SIGTERM): deploy of " + production + " stopped; production rolled back" in flat
+    report = deploy_report(tmp_path, production)
+    assert report["outcome"] == "interrupted; production rolled back to its pre-deploy schema (verified)", report
+    assert report["interrupted"] == "SIGTERM"
+    assert report["undone_by_runner"][0] == THIRD and len(report["undone_by_runner"]) == 3
+    assert f"DEPLOY {production}: {report['outcome']}" in flat
+    assert app_fingerprint(admin, server, production) == before
+    assert sleeping(admin, production) is None  # the statement in flight was stopped, not orphaned
+    assert lock_row(admin, production) is None
+    assert wait_for(lambda: _guard_free(admin, production, holder["run_id"]), attempts=200)  # the guardian let go
+
+
+def _guard_free(admin, database, run_id):
+    with admin.cursor() as cur:
+        cur.execute("SELECT IS_USED_LOCK(%s)", (deploy_lock.guard_lock_name(database, run_id),))
+        return cur.fetchone()[0] is None
+
+
+def test_sigint_before_any_migration_changed_production_leaves_it_untouched(admin, server, production, tmp_path):
+    before = app_fingerprint(admin, server, production)
+    migrations = slow_migrations(tmp_path, FIRST, first=True)  # statement 1 of the first migration is in flight
+    process, log = start_deploy(tmp_path, production, schemagate_migrations_dir=migrations, **NO_GATE)
+    assert wait_for(lambda: sleeping(admin, production) or process.poll() is not None, attempts=3000)
+    assert process.poll() is None, log.read_text()[-3000:]
+    os.kill(process.pid, signal.SIGINT)
+    code, flat = finish_deploy(process, log)
+    assert code != 0, flat[-3000:]
+    assert "schemagate: SIGINT received" in flat and "User interrupted execution" not in flat
+    assert "Interrupted (SIGINT) during " + FIRST + " (statement 1 of" in flat
+    assert "before any migration changed production; production unchanged" in flat
+    report = deploy_report(tmp_path, production)
+    assert report["outcome"] == "interrupted before any migration; production untouched (verified unchanged)", report
+    assert report["interrupted"] == "SIGINT" and report["undone_by_runner"] == []
+    assert app_fingerprint(admin, server, production) == before
+    assert sleeping(admin, production) is None and lock_row(admin, production) is None
+
+
+def test_kill_9_leaves_a_dead_holder_the_next_run_names_and_release_recovers(admin, server, production, tmp_path, connection_to):
+    before = app_fingerprint(admin, server, production)
+    migrations = slow_migrations(tmp_path, THIRD, first=False)
+    process, log = start_deploy(tmp_path, production, schemagate_migrations_dir=migrations, **NO_GATE)
+    assert wait_for(lambda: sleeping(admin, production) or process.poll() is not None, attempts=3000)
+    assert process.poll() is None, log.read_text()[-3000:]
+    run_id = lock_row(admin, production)["run_id"]
+    os.kill(process.pid, signal.SIGKILL)  # the controller only: no handler runs there, nothing is forwarded
+    process.wait(timeout=60)
+    # The module sees its controller gone: it stops the statement in flight and undoes its run by itself
+    # (not orphaned to finish unobserved); the guardian's connection closes, so the holder is dead.
+    assert wait_for(lambda: sleeping(admin, production) is None, attempts=1200)
+    assert wait_for(lambda: lock_row(admin, production)["alive"] is False, attempts=1200)
+    assert wait_for(lambda: app_fingerprint(admin, server, production) == before, attempts=1200)
+    # The next deploy refuses at once, naming the dead holder and the documented recovery command.
+    result, flat = deploy(tmp_path, production, "deploy.yml", schemagate_migrations_dir=migrations, deploy_lock_wait=60, **NO_GATE)
+    assert result.returncode != 0
+    assert f"held by a dead holder {run_id}" in flat and "connection" in flat and "gone" in flat
+    assert f"ansible-playbook playbooks/rollback.yml -e schemagate_release_lock={run_id}" in flat
+    assert lock_row(admin, production)["run_id"] == run_id
+    # The release path: verifies what the killed run left (here: nothing, the runner undid it) and releases.
+    released, flat_released = deploy(tmp_path, production, "playbooks/rollback.yml", schemagate_release_lock=run_id)
+    assert released.returncode == 0, flat_released[-3000:]
+    assert f"DEAD HOLDER {run_id} on {production}" in flat_released
+    assert f"RELEASED the deploy lock of dead run {run_id} on {production}: production was unchanged" in flat_released
+    assert lock_row(admin, production) is None
+    assert app_fingerprint(admin, server, production) == before
+
+
+def test_release_refuses_a_live_holder_and_a_run_that_does_not_hold_the_lock(admin, production, tmp_path, connection_to):
+    live = connection_to(production)
+    with live.cursor() as cur:  # a live deploy: its guardian's connection holds the guard lock
+        cur.execute("SELECT GET_LOCK(%s, 0)", (deploy_lock.guard_lock_name(production, "live-run"),))
+    deploy_lock.acquire(live, production, "live-run", "alice@release-box", ttl_seconds=600, wait_seconds=0,
+                        connection_id=live.thread_id())
+    refused, flat = deploy(tmp_path, production, "playbooks/rollback.yml", schemagate_release_lock="live-run")
+    assert refused.returncode != 0
+    assert "Refusing to release the deploy lock" in flat and "alice@release-box (run live-run) is alive" in flat
+    assert f"(connection {live.thread_id()} still open)" in flat
+    other, flat_other = deploy(tmp_path, production, "playbooks/rollback.yml", schemagate_release_lock="other-run")
+    assert other.returncode != 0 and "Run other-run does not hold the deploy lock" in flat_other
+    assert lock_row(admin, production)["run_id"] == "live-run"  # nothing released
+    assert not json.dumps(lock_row(admin, production)).count("password")
