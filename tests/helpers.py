@@ -258,3 +258,24 @@ def processlist_id(watcher, database, info_prefix):
                     (database, info_prefix.replace("%", "\\%") + "%"))
         row = cur.fetchone()
     return row[0] if row else None
+
+
+def process_tree(root_pid):
+    """``root_pid`` and every process descending from it (Ansible's workers are in sessions of their own)."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="utf-8") as handle:
+                    parents[int(entry)] = int(handle.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    tree = {root_pid}
+    grew = True
+    while grew:
+        grew = False
+        for pid, parent in parents.items():
+            if parent in tree and pid not in tree:
+                tree.add(pid)
+                grew = True
+    return sorted(tree)

@@ -20,6 +20,7 @@ from helpers import (
     deploy_report,
     edit,
     finish_deploy,
+    process_tree,
     processlist_id,
     start_deploy,
     wait_for,
@@ -63,10 +64,11 @@ def sleeping(admin, database):
     return processlist_id(admin, database, SLEEP)
 
 
-def test_sigterm_during_migrate_rolls_back_reports_and_releases_the_lock(admin, server, production, tmp_path):
+def test_sigterm_during_migrate_rolls_back_reports_and_releases_the_lock(admin, server, production, tmp_path, started_deploys):
     before = app_fingerprint(admin, server, production)
     migrations = slow_migrations(tmp_path, THIRD, first=False)  # two migrations applied, the third halfway
     process, log = start_deploy(tmp_path, production, schemagate_migrations_dir=migrations, **NO_GATE)
+    started_deploys.append(process)
     assert wait_for(lambda: sleeping(admin, production) or process.poll() is not None, attempts=3000)
     assert process.poll() is None, log.read_text()[-3000:]
     holder = lock_row(admin, production)
@@ -94,10 +96,11 @@ def _guard_free(admin, database, run_id):
         return cur.fetchone()[0] is None
 
 
-def test_sigint_before_any_migration_changed_production_leaves_it_untouched(admin, server, production, tmp_path):
+def test_sigint_before_any_migration_changed_production_leaves_it_untouched(admin, server, production, tmp_path, started_deploys):
     before = app_fingerprint(admin, server, production)
     migrations = slow_migrations(tmp_path, FIRST, first=True)  # statement 1 of the first migration is in flight
     process, log = start_deploy(tmp_path, production, schemagate_migrations_dir=migrations, **NO_GATE)
+    started_deploys.append(process)
     assert wait_for(lambda: sleeping(admin, production) or process.poll() is not None, attempts=3000)
     assert process.poll() is None, log.read_text()[-3000:]
     os.kill(process.pid, signal.SIGINT)
@@ -113,10 +116,11 @@ def test_sigint_before_any_migration_changed_production_leaves_it_untouched(admi
     assert sleeping(admin, production) is None and lock_row(admin, production) is None
 
 
-def test_kill_9_leaves_a_dead_holder_the_next_run_names_and_release_recovers(admin, server, production, tmp_path, connection_to):
+def test_a_lost_controller_makes_the_module_undo_its_run_and_leaves_a_dead_holder(admin, server, production, tmp_path, started_deploys):
     before = app_fingerprint(admin, server, production)
     migrations = slow_migrations(tmp_path, THIRD, first=False)
     process, log = start_deploy(tmp_path, production, schemagate_migrations_dir=migrations, **NO_GATE)
+    started_deploys.append(process)
     assert wait_for(lambda: sleeping(admin, production) or process.poll() is not None, attempts=3000)
     assert process.poll() is None, log.read_text()[-3000:]
     run_id = lock_row(admin, production)["run_id"]
@@ -127,22 +131,51 @@ def test_kill_9_leaves_a_dead_holder_the_next_run_names_and_release_recovers(adm
     assert wait_for(lambda: sleeping(admin, production) is None, attempts=1200)
     assert wait_for(lambda: lock_row(admin, production)["alive"] is False, attempts=1200)
     assert wait_for(lambda: app_fingerprint(admin, server, production) == before, attempts=1200)
+    released, flat = deploy(tmp_path, production, "playbooks/rollback.yml", schemagate_release_lock=run_id)
+    assert released.returncode == 0, flat[-3000:]
+    assert f"DEAD HOLDER {run_id} on {production}" in flat and "gone, last seen alive" in flat
+    assert f"RELEASED the deploy lock of dead run {run_id} on {production}: production was unchanged" in flat
+    assert lock_row(admin, production) is None and app_fingerprint(admin, server, production) == before
+
+
+def test_kill_9_of_everything_leaves_a_dead_holder_the_next_run_names_and_release_rolls_back(admin, server, production, tmp_path, started_deploys):
+    before = app_fingerprint(admin, server, production)
+    migrations = slow_migrations(tmp_path, THIRD, first=False)
+    process, log = start_deploy(tmp_path, production, schemagate_migrations_dir=migrations, **NO_GATE)
+    started_deploys.append(process)
+    assert wait_for(lambda: sleeping(admin, production) or process.poll() is not None, attempts=3000)
+    assert process.poll() is None, log.read_text()[-3000:]
+    run_id = lock_row(admin, production)["run_id"]
+    tree = process_tree(process.pid)  # controller, worker, shell and the migrate module: none of them can act
+    assert len(tree) >= 3
+    for pid in tree:
+        os.kill(pid, signal.SIGKILL)
+    process.wait(timeout=60)
+    # The dead module's statement runs on in its server session until it ends by itself (the server cannot tell its
+    # client is gone); end it now rather than wait out the fixture's SLEEP. What is left is a half-migration.
+    with admin.cursor() as cur:
+        cur.execute("KILL %s" % int(sleeping(admin, production)))
+    assert wait_for(lambda: lock_row(admin, production)["alive"] is False, attempts=1200)
+    assert app_fingerprint(admin, server, production) != before
     # The next deploy refuses at once, naming the dead holder and the documented recovery command.
-    result, flat = deploy(tmp_path, production, "deploy.yml", schemagate_migrations_dir=migrations, deploy_lock_wait=60, **NO_GATE)
+    result, flat = deploy(tmp_path, production, "deploy.yml", schemagate_migrations_dir=migrations, **NO_GATE)
     assert result.returncode != 0
-    assert f"held by a dead holder {run_id}" in flat and "connection" in flat and "gone" in flat
-    assert f"ansible-playbook playbooks/rollback.yml -e schemagate_release_lock={run_id}" in flat
+    assert f"is held by a dead holder {run_id}" in flat and "gone, last seen alive" in flat
+    assert f"Recover with: ansible-playbook playbooks/rollback.yml -e schemagate_release_lock={run_id}" in flat
     assert lock_row(admin, production)["run_id"] == run_id
-    # The release path: verifies what the killed run left (here: nothing, the runner undid it) and releases.
-    released, flat_released = deploy(tmp_path, production, "playbooks/rollback.yml", schemagate_release_lock=run_id)
+    other, flat_other = deploy(tmp_path, production, "playbooks/rollback.yml", schemagate_release_lock="other-run")
+    assert other.returncode != 0 and f"Run other-run does not hold the deploy lock on '{production}'" in flat_other
+    # The release path undoes exactly what the killed run left (two migrations and the partial third), verifies, releases.
+    released, flat_released = deploy(tmp_path, production, "playbooks/rollback.yml", schemagate_release_lock=run_id,
+                                     schemagate_migrations_dir=migrations)
     assert released.returncode == 0, flat_released[-3000:]
-    assert f"DEAD HOLDER {run_id} on {production}" in flat_released
-    assert f"RELEASED the deploy lock of dead run {run_id} on {production}: production was unchanged" in flat_released
+    assert f"EMERGENCY ROLLBACK (migrations) on {production}: verified" in flat_released
+    assert f"RELEASED the deploy lock of dead run {run_id} on {production}: production rolled back (3 migration(s) undone)" in flat_released
     assert lock_row(admin, production) is None
     assert app_fingerprint(admin, server, production) == before
 
 
-def test_release_refuses_a_live_holder_and_a_run_that_does_not_hold_the_lock(admin, production, tmp_path, connection_to):
+def test_release_refuses_a_live_holder(admin, production, tmp_path, connection_to):
     live = connection_to(production)
     with live.cursor() as cur:  # a live deploy: its guardian's connection holds the guard lock
         cur.execute("SELECT GET_LOCK(%s, 0)", (deploy_lock.guard_lock_name(production, "live-run"),))
@@ -152,7 +185,5 @@ def test_release_refuses_a_live_holder_and_a_run_that_does_not_hold_the_lock(adm
     assert refused.returncode != 0
     assert "Refusing to release the deploy lock" in flat and "alice@release-box (run live-run) is alive" in flat
     assert f"(connection {live.thread_id()} still open)" in flat
-    other, flat_other = deploy(tmp_path, production, "playbooks/rollback.yml", schemagate_release_lock="other-run")
-    assert other.returncode != 0 and "Run other-run does not hold the deploy lock" in flat_other
     assert lock_row(admin, production)["run_id"] == "live-run"  # nothing released
     assert not json.dumps(lock_row(admin, production)).count("password")
