@@ -18,7 +18,7 @@ description:
     expires. Taking the lock again with the same O(run_id) is a no-op.
   - Taking the lock starts a guardian process that holds a connection (and a user lock) while the controller
     that took it runs; the row records that connection's id. A controller killed even with kill -9 thus leaves a
-    I(dead holder): the next deploy fails at once naming it and the recovery command
+    I(dead holder), and the next deploy fails at once naming it and the recovery command
     C(ansible-playbook playbooks/rollback.yml -e schemagate_release_lock=<run id>).
   - O(state=inspect) with O(only_if_dead=true) checks that O(run_id) holds the lock and is dead, changing nothing;
     O(state=released) with O(only_if_dead=true) releases another run's lock only when its holder is dead, and
@@ -48,7 +48,7 @@ options:
     default: acquired
   only_if_dead:
     description:
-      - With O(state=released) or O(state=inspect), O(run_id) is another (killed) run's: act only when that run holds
+      - With O(state=released) or O(state=inspect), O(run_id) is another (killed) run's, and the module acts only when that run holds
         the lock and its holder is dead, and fail naming it when it is alive.
     type: bool
     default: false
@@ -174,6 +174,7 @@ def lock(module):
             deploy_lock.stop_guardian(guardian['pid'])  # re-entrant: the first guardian keeps watching
             guardian = None
         return dict(changed=taken['changed'], holder=taken['holder'], guardian=guardian, server=facts)
+
 
 if __name__ == '__main__':
     main()
