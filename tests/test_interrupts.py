@@ -187,3 +187,54 @@ def test_release_refuses_a_live_holder(admin, production, tmp_path, connection_t
     assert f"(connection {live.thread_id()} still open)" in flat
     assert lock_row(admin, production)["run_id"] == "live-run"  # nothing released
     assert not json.dumps(lock_row(admin, production)).count("password")
+
+
+def test_an_undo_is_never_left_halfway_by_signals_even_when_ansible_kills_its_worker(
+        admin, production, tmp_path, runner_for, connection_to, started_deploys):
+    # What Ansible does on a second SIGTERM: the controller forwards it to the worker, which sends it to its process
+    # group (the module) and exits; the controller exits 143. The rollback module notes the signal and finishes.
+    runner_for(production).migrate()
+    last = "2025_10_01_060400_create_appointment_modification_stats_table"
+    blocker = connection_to(production)
+    with blocker.cursor() as cur:  # the down's DROP TABLE waits on this metadata lock, in flight, until released
+        cur.execute("LOCK TABLES appointment_modification_stats READ")
+    process, log = start_deploy(tmp_path, production, "playbooks/migrate.yml", migrate_command="rollback",
+                                migrate_rollback_steps=1, migrate_ddl_lock_wait_timeout=300)
+    started_deploys.append(process)
+    assert wait_for(lambda: processlist_id(admin, production, "DROP TABLE IF EXISTS appointment_modification_stats")
+                    or process.poll() is not None, attempts=3000)
+    assert process.poll() is None, log.read_text()[-3000:]
+    module = [pid for pid in process_tree(process.pid)
+              if "AnsiballZ_migrate" in _cmdline(pid) and not _cmdline(pid).startswith("/bin/sh")]
+    os.kill(process.pid, signal.SIGTERM)  # the callback's stop request: a rollback is not stopped by it
+    assert "schemagate: SIGTERM received" in _wait_for_text(log, "schemagate: SIGTERM received")
+    os.kill(process.pid, signal.SIGTERM)  # Ansible's own handling: forwarded to the module, worker and controller exit
+    process.wait(timeout=60)
+    assert process.returncode == -signal.SIGTERM and len(module) == 1  # the shell's 143
+    assert os.path.exists(f"/proc/{module[0]}")  # the module lives on, orphaned, finishing the undo
+    with blocker.cursor() as cur:
+        cur.execute("UNLOCK TABLES")
+    assert wait_for(lambda: not os.path.exists(f"/proc/{module[0]}") or "Z" == _state(module[0]), attempts=1200)
+    status = {s.migration: s.state.value for s in runner_for(production).status()}
+    assert status[last] == "pending" and "partial" not in status.values()
+
+
+def _cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return handle.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _state(pid):
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"
+
+
+def _wait_for_text(log, text):
+    wait_for(lambda: text in log.read_text(encoding="utf-8"), attempts=600)
+    return log.read_text(encoding="utf-8")

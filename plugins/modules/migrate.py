@@ -33,6 +33,8 @@ description:
     C(schemagate.mysql.interrupts) callback) and when the controller is gone. A statement in flight is stopped with
     C(KILL QUERY) from a second connection; the migrations this run applied (and the one stopped halfway, by the
     partial rules) are then undone, newest first, and the task fails naming the signal and what it undid.
+  - O(command=rollback) is not stopped by SIGINT, SIGTERM or SIGHUP: an undo runs to its end (only kill -9 stops it,
+    and the journal then says what is left).
 author: schemagate contributors (@schemagate)
 extends_documentation_fragment:
   - schemagate.mysql.attributes
@@ -333,6 +335,12 @@ def migrate(module):
             result = migrate_stoppably(module, settings.database, conn, runner, watch)
         elif command == 'migrate':
             result = runner.migrate(step=params['step'], pretend=module.check_mode)
+        elif command == 'rollback' and not module.check_mode:
+            # An undo is never left halfway by a signal: SIGINT/SIGTERM/SIGHUP are noted and the rollback runs to its
+            # end (only kill -9 stops it; the journal then says what is left, and a rerun finishes it).
+            with interrupts.StopWatch(controller=0) as undo_watch:
+                undo_watch.ignoring = True
+                result = runner.rollback(steps=params['steps'])
         elif command == 'rollback':
             result = runner.rollback(steps=params['steps'], pretend=module.check_mode)
         elif command == 'baseline':
