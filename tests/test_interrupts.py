@@ -238,3 +238,24 @@ def _state(pid):
 def _wait_for_text(log, text):
     wait_for(lambda: text in log.read_text(encoding="utf-8"), attempts=600)
     return log.read_text(encoding="utf-8")
+
+
+def test_sigint_while_waiting_for_another_deploys_lock_stops_the_wait_and_leaves_that_lock(
+        admin, production, tmp_path, connection_to, started_deploys):
+    live = connection_to(production)
+    with live.cursor() as cur:
+        cur.execute("SELECT GET_LOCK(%s, 0)", (deploy_lock.guard_lock_name(production, "busy-run"),))
+    deploy_lock.acquire(live, production, "busy-run", "bob@release-box", ttl_seconds=600, wait_seconds=0,
+                        connection_id=live.thread_id())
+    process, log = start_deploy(tmp_path, production, deploy_lock_wait=600, **NO_GATE)
+    started_deploys.append(process)
+    waiting = lambda: any("AnsiballZ_deploy_lock" in _cmdline(pid) for pid in process_tree(process.pid))  # noqa: E731
+    assert wait_for(lambda: waiting() or process.poll() is not None, attempts=3000)
+    assert process.poll() is None, log.read_text()[-3000:]
+    os.kill(process.pid, signal.SIGINT)
+    code, flat = finish_deploy(process, log, timeout=120)
+    assert code == 2, flat[-3000:]
+    assert "Interrupted (SIGINT) while waiting for the deploy lock" in flat and "bob@release-box (run busy-run)" in flat
+    report = deploy_report(tmp_path, production)
+    assert report["outcome"] == "interrupted before the deploy lock was taken; production untouched", report
+    assert lock_row(admin, production)["run_id"] == "busy-run"  # the other deploy's lock is left as it was
