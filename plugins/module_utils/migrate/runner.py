@@ -341,9 +341,9 @@ class MigrationRunner:
 
     def _undo_interrupted(self, runs: List[MigrationRun], planned: List[str], cause: BaseException) -> SchemagateError:
         """After a stop request: undo what this run applied (partial rules for the one in flight), newest first."""
-        assert self.stop is not None
-        reason = self.stop.reason or "interrupt"
-        self.stop.ignoring = True  # the undo itself runs to its end (only kill -9 stops it)
+        reason = (self.stop.reason if self.stop is not None else None) or "interrupt"
+        if self.stop is not None:
+            self.stop.ignoring = True  # the undo itself runs to its end (only kill -9 stops it)
         where = ""
         if isinstance(cause, MigrationFailed):
             where = f" during {cause.details.get('failed_migration')} (statement {cause.details.get('failed_statement_index')} of " \
