@@ -33,7 +33,7 @@ description:
     C(schemagate.mysql.interrupts) callback) and when the controller is gone. A statement in flight is stopped with
     C(KILL QUERY) from a second connection; the migrations this run applied (and the one stopped halfway, by the
     partial rules) are then undone, newest first, and the task fails naming the signal and what it undid.
-  - O(command=rollback) is not stopped by SIGINT, SIGTERM or SIGHUP: an undo runs to its end (only kill -9 stops it,
+  - O(command=rollback) is not stopped by SIGINT, SIGTERM or SIGHUP; an undo runs to its end (only kill -9 stops it,
     and the journal then says what is left).
 author: schemagate contributors (@schemagate)
 extends_documentation_fragment:
