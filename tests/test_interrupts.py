@@ -249,6 +249,7 @@ def test_sigint_while_waiting_for_another_deploys_lock_stops_the_wait_and_leaves
                         connection_id=live.thread_id())
     process, log = start_deploy(tmp_path, production, deploy_lock_wait=600, **NO_GATE)
     started_deploys.append(process)
+
     def waiting():  # the deploy_lock module runs: taking the lock, or waiting for it
         return any("AnsiballZ_deploy_lock" in _cmdline(pid) for pid in process_tree(process.pid))
 
