@@ -226,7 +226,7 @@ def database_names(admin) -> set:
         return {row[0] for row in cur.fetchall()}
 
 
-def start_deploy(tmp_path, database, *args, **extra):
+def start_deploy(tmp_path, database, *args, environment=None, **extra):
     """ansible-playbook started in the background (its own process group), output to a file: (process, log path).
 
     For tests that signal the controller; finish_deploy() waits for it and returns (returncode, flat output)."""
@@ -239,7 +239,8 @@ def start_deploy(tmp_path, database, *args, **extra):
         **extra,
     }))
     log = tmp_path / f"{vars_file.stem}.log"
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1", PATH=f"{BIN}:{os.environ['PATH']}")
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1", PATH=f"{BIN}:{os.environ['PATH']}",
+               **(environment or {}))
     with open(log, "w", encoding="utf-8") as out:
         process = subprocess.Popen([os.path.join(BIN, "ansible-playbook"), *(args or ("deploy.yml",)), "-e", f"@{vars_file}"],
                                    cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, text=True, start_new_session=True)

@@ -53,3 +53,10 @@ def test_the_outcome_says_whether_an_interrupted_deploy_is_untouched_or_rolled_b
     # An interrupt after the smoke test passed changed nothing: the deploy is complete.
     assert decide("", {"passed": True}, {}, {}, "SIGINT", {}) is Outcome.DEPLOYED
     assert decide("x", {}, unchanged, {}) is Outcome.ABORTED  # no interrupt: as before
+
+
+def test_the_controller_is_an_ansible_program_not_a_path_under_dot_ansible():
+    assert interrupts._runs_ansible("/venv/bin/python3\0/venv/bin/ansible-playbook\0deploy.yml\0")
+    assert interrupts._runs_ansible("/usr/bin/ansible-playbook\0site.yml\0")
+    assert not interrupts._runs_ansible("/bin/sh\0-c\0/usr/bin/python3 /root/.ansible/tmp/x/AnsiballZ_migrate.py && sleep 0\0")
+    assert not interrupts._runs_ansible("/usr/bin/python3\0/root/.ansible/tmp/x/AnsiballZ_migrate.py\0")

@@ -27,12 +27,22 @@ _SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _POLL_SECONDS = 0.1
 
 
+_CONTROLLERS = ("ansible-playbook", "ansible", "ansible-console")
+
+
 def _cmdline(pid: int) -> str:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as handle:
-            return handle.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
+            return handle.read().decode("utf-8", "replace")
     except OSError:
         return ""
+
+
+def _runs_ansible(cmdline: str) -> bool:
+    """Whether a command line runs an Ansible controller (the program or its first argument), not just a path
+    containing 'ansible' (a module under ~/.ansible/tmp)."""
+    argv = [arg for arg in cmdline.split("\0") if arg]
+    return any(os.path.basename(arg) in _CONTROLLERS for arg in argv[:2])
 
 
 def _parent(pid: int) -> int:
@@ -57,7 +67,7 @@ def controller_pid() -> Optional[int]:
         if pid <= 1:
             break
         line = _cmdline(pid)
-        if command is None and "ansible" in line:
+        if command is None and _runs_ansible(line):
             command = line
         if command is not None:
             if line != command:
