@@ -207,8 +207,7 @@ def test_an_undo_is_never_left_halfway_by_signals_even_when_ansible_kills_its_wo
     assert wait_for(lambda: processlist_id(admin, production, "DROP TABLE IF EXISTS appointment_modification_stats")
                     or process.poll() is not None, attempts=3000)
     assert process.poll() is None, log.read_text()[-3000:]
-    module = [pid for pid in process_tree(process.pid)
-              if "AnsiballZ_migrate" in _cmdline(pid) and not _cmdline(pid).startswith("/bin/sh")]
+    module = _modules(process)
     os.kill(process.pid, signal.SIGTERM)  # the callback's stop request: a rollback is not stopped by it
     assert "schemagate: SIGTERM received" in _wait_for_text(log, "schemagate: SIGTERM received")
     os.kill(process.pid, signal.SIGTERM)  # Ansible's own handling: forwarded to the module, worker and controller exit
@@ -220,6 +219,17 @@ def test_an_undo_is_never_left_halfway_by_signals_even_when_ansible_kills_its_wo
     assert wait_for(lambda: not os.path.exists(f"/proc/{module[0]}") or "Z" == _state(module[0]), attempts=1200)
     status = {s.migration: s.state.value for s in runner_for(production).status()}
     assert status[last] == "pending" and "partial" not in status.values()
+
+
+def _modules(process):
+    """The module processes under a controller: the Python processes that are not Ansible itself (with pipelining a
+    module is a bare interpreter reading its payload from stdin, so its command line does not name it)."""
+    found = []
+    for pid in process_tree(process.pid):
+        argv = [arg for arg in _cmdline(pid).split("\0") if arg]
+        if argv and os.path.basename(argv[0]).startswith("python") and not any("ansible-playbook" in arg for arg in argv):
+            found.append(pid)
+    return found
 
 
 def _cmdline(pid):
@@ -253,8 +263,8 @@ def test_sigint_while_waiting_for_another_deploys_lock_stops_the_wait_and_leaves
     process, log = start_deploy(tmp_path, production, deploy_lock_wait=600, **NO_GATE)
     started_deploys.append(process)
 
-    def waiting():  # the deploy_lock module runs: taking the lock, or waiting for it
-        return any("AnsiballZ_deploy_lock" in _cmdline(pid) for pid in process_tree(process.pid))
+    def waiting():  # the lock's task has started: the module takes the lock, or waits for it
+        return "TASK [Take the deploy lock" in log.read_text(encoding="utf-8") and bool(_modules(process))
 
     assert wait_for(lambda: waiting() or process.poll() is not None, attempts=3000)
     assert process.poll() is None, log.read_text()[-3000:]
