@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 from typing import Iterator, List
 
 import pytest
 
-from helpers import BASE_SCHEMA_SQL, MIGRATIONS_DIR, PRODUCTION_DB, REPO, create_database, create_production, drop_database
+from helpers import BASE_SCHEMA_SQL, MIGRATIONS_DIR, PRODUCTION_DB, REPO, create_database, create_production, drop_database, process_tree
 
 from plugins.module_utils.core.bookkeeping import BOOKKEEPING_TABLES
 from plugins.module_utils.core.catalog import read_tables
@@ -103,3 +104,19 @@ def tables_of(admin, server):
         return read_tables(admin, database, server, only, exclude)
 
     return read
+
+
+@pytest.fixture
+def started_deploys():
+    """Background ansible-playbook processes a test started (helpers.start_deploy): killed with their workers and
+    modules at teardown if a failed assertion left them running."""
+    started: List = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            for pid in process_tree(process.pid):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            process.wait(timeout=30)

@@ -224,3 +224,59 @@ def database_names(admin) -> set:
     with admin.cursor() as cur:
         cur.execute("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA")
         return {row[0] for row in cur.fetchall()}
+
+
+def start_deploy(tmp_path, database, *args, environment=None, **extra):
+    """ansible-playbook started in the background (its own process group), output to a file: (process, log path).
+
+    For tests that signal the controller; finish_deploy() waits for it and returns (returncode, flat output)."""
+    vars_file = tmp_path / f"deploy-{len(list(tmp_path.glob('deploy-*.json')))}.json"
+    vars_file.write_text(json.dumps({
+        "schemagate_database": database,
+        "gate_report_root": str(tmp_path / "reports"),
+        "schemagate_state_dir": str(tmp_path / "state"),
+        **DEPLOY_VARS,
+        **extra,
+    }))
+    log = tmp_path / f"{vars_file.stem}.log"
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1", PATH=f"{BIN}:{os.environ['PATH']}",
+               **(environment or {}))
+    with open(log, "w", encoding="utf-8") as out:
+        process = subprocess.Popen([os.path.join(BIN, "ansible-playbook"), *(args or ("deploy.yml",)), "-e", f"@{vars_file}"],
+                                   cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    return process, log
+
+
+def finish_deploy(process, log, timeout=300):
+    process.wait(timeout=timeout)
+    return process.returncode, " ".join(log.read_text(encoding="utf-8").split())
+
+
+def processlist_id(watcher, database, info_prefix):
+    """The id of the connection on ``database`` running a statement starting with ``info_prefix``, else None."""
+    with watcher.cursor() as cur:
+        cur.execute("SELECT ID FROM information_schema.PROCESSLIST WHERE DB = %s AND INFO LIKE %s",
+                    (database, info_prefix.replace("%", "\\%") + "%"))
+        row = cur.fetchone()
+    return row[0] if row else None
+
+
+def process_tree(root_pid):
+    """``root_pid`` and every process descending from it (Ansible's workers are in sessions of their own)."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="utf-8") as handle:
+                    parents[int(entry)] = int(handle.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    tree = {root_pid}
+    grew = True
+    while grew:
+        grew = False
+        for pid, parent in parents.items():
+            if parent in tree and pid not in tree:
+                tree.add(pid)
+                grew = True
+    return sorted(tree)

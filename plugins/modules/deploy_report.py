@@ -81,6 +81,16 @@ options:
     description: The registered result of the emergency rollback (down migrations or restore).
     type: dict
     default: {}
+  interrupted:
+    description:
+      - What interrupted the deploy (C(SIGINT), C(SIGTERM), C(SIGHUP), C(lost controller)); empty when nothing did.
+      - The outcome then says whether production is untouched or rolled back to its pre-deploy schema.
+    type: str
+    default: ''
+  locked:
+    description: Whether the deploy lock was taken.
+    type: bool
+    default: true
 attributes:
   check_mode:
     support: none
@@ -139,11 +149,13 @@ def main():
             unchanged=dict(type='dict', default={}),
             rollback_verify=dict(type='dict', default={}),
             rollback_result=dict(type='dict', default={}),
+            interrupted=dict(type='str', default=''),
+            locked=dict(type='bool', default=True),
         ),
         supports_check_mode=False,
     )
     p = module.params
-    outcome = decide(p['failure'], p['smoke'], p['unchanged'], p['rollback_verify'])
+    outcome = decide(p['failure'], p['smoke'], p['unchanged'], p['rollback_verify'], p['interrupted'], p['migrate'], p['locked'])
     try:
         path = write_report(p['state_dir'], build_report(p, outcome, p['seconds']))
     except SchemagateError as exc:

@@ -29,6 +29,12 @@ description:
     O(command=rollback) drops exactly that.
   - Runs hold a per-database advisory lock (C(GET_LOCK)), released by the server if the session dies, and set a
     short C(lock_wait_timeout) so DDL never queues behind a long transaction.
+  - O(command=migrate) stops on SIGINT, SIGTERM or SIGHUP, on the controller's stop request (the
+    C(schemagate.mysql.interrupts) callback) and when the controller is gone. A statement in flight is stopped with
+    C(KILL QUERY) from a second connection; the migrations this run applied (and the one stopped halfway, by the
+    partial rules) are then undone, newest first, and the task fails naming the signal and what it undid.
+  - O(command=rollback) is not stopped by SIGINT, SIGTERM or SIGHUP; an undo runs to its end (only kill -9 stops it,
+    and the journal then says what is left).
 author: schemagate contributors (@schemagate)
 extends_documentation_fragment:
   - schemagate.mysql.attributes
@@ -254,6 +260,19 @@ created_objects:
   returned: failure of a migration statement
   type: list
   elements: str
+interrupted:
+  description: What stopped the run (C(SIGINT), C(SIGTERM), C(SIGHUP), C(lost controller)).
+  returned: when command is migrate and it was interrupted
+  type: str
+production:
+  description: After an interrupt, C(unchanged), C(rolled back) (this run's migrations undone) or C(half-migrated).
+  returned: when command is migrate and it was interrupted
+  type: str
+undone:
+  description: After an interrupt, the migrations the runner undid, newest first.
+  returned: when command is migrate and it was interrupted
+  type: list
+  elements: str
 completed:
   description: The migrations this run completed before the failure, briefly (statement counts and objects, not the SQL).
   returned: failure of a migration statement
@@ -262,7 +281,10 @@ completed:
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.schemagate.mysql.plugins.module_utils.core.module_glue import argument_spec, connection, run, server_facts
+from ansible_collections.schemagate.mysql.plugins.module_utils.core.module_glue import (
+    argument_spec, connection, open_connection, run, server_facts)
+from ansible_collections.schemagate.mysql.plugins.module_utils.core import interrupts
+from ansible_collections.schemagate.mysql.plugins.module_utils.core.connection import MySQLError
 from ansible_collections.schemagate.mysql.plugins.module_utils.migrate.options import MIGRATION_SET_ARGUMENT_SPEC, load_set
 from ansible_collections.schemagate.mysql.plugins.module_utils.migrate.laravel import runner_for
 from ansible_collections.schemagate.mysql.plugins.module_utils.core.connection import ConnectionParams
@@ -299,12 +321,26 @@ def migrate(module):
         if params['alter_wrapper'] and settings.source == 'sql':
             wrapper = AlterWrapper(params['alter_wrapper'], ConnectionParams.from_module_params(params), conn, settings.database,
                                    settings.ddl_lock_wait_timeout, params['alter_wrapper_timeout'])
-        runner = runner_for(conn, settings, migrations, statement_hook=wrapper)
         command = params['command']
+        watch = None
+        if command == 'migrate' and not module.check_mode and settings.source == 'sql':
+            watch = interrupts.StopWatch()
+            if watch.poll() is not None:
+                return module.fail_json(msg=f"Interrupted ({watch.reason}) before any migration ran; production unchanged.",
+                                        interrupted=watch.reason, production='unchanged', undone=[])
+        runner = runner_for(conn, settings, migrations, statement_hook=wrapper, stop=watch)
         result = None
         extra = {}
-        if command == 'migrate':
+        if command == 'migrate' and watch is not None:
+            result = migrate_stoppably(module, settings.database, conn, runner, watch)
+        elif command == 'migrate':
             result = runner.migrate(step=params['step'], pretend=module.check_mode)
+        elif command == 'rollback' and not module.check_mode:
+            # An undo is never left halfway by a signal: SIGINT/SIGTERM/SIGHUP are noted and the rollback runs to its
+            # end (only kill -9 stops it; the journal then says what is left, and a rerun finishes it).
+            with interrupts.StopWatch(controller=0) as undo_watch:
+                undo_watch.ignoring = True
+                result = runner.rollback(steps=params['steps'])
         elif command == 'rollback':
             result = runner.rollback(steps=params['steps'], pretend=module.check_mode)
         elif command == 'baseline':
@@ -323,6 +359,27 @@ def migrate(module):
             alter_wrapper_runs=wrapper.runs if wrapper else [],
             **extra
         )
+
+
+def migrate_stoppably(module, database, conn, runner, watch):
+    """Migrate under a StopWatch: SIGINT/SIGTERM/SIGHUP, the controller's stop request or a lost controller
+    stop the statement in flight (KILL QUERY from a second connection) and the runner undoes this run."""
+    killer, _server = open_connection(module, database)
+
+    def kill_in_flight(_reason):
+        if runner.statement_in_flight:
+            try:
+                with killer.cursor() as cur:
+                    cur.execute("KILL QUERY %s" % int(conn.thread_id()))
+            except MySQLError:
+                pass  # the statement ended meanwhile, or the server is gone: the runner finds out
+
+    watch.on_stop = kill_in_flight
+    try:
+        with watch:
+            return runner.migrate(step=module.params['step'])
+    finally:
+        killer.close()
 
 
 if __name__ == '__main__':

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 from enum import Enum
-from typing import Any, Dict, List, Mapping
+from typing import Any, Dict, List, Mapping, Optional
 
 from ..core.errors import SchemagateError
 
@@ -20,11 +20,30 @@ class Outcome(Enum):
     ABORTED = "aborted before any migration; production verified unchanged"
     ROLLED_BACK = "rolled back; production verified against its pre-deploy schema"
     UNVERIFIED = "FAILED; production could not be verified: run playbooks/migrate.yml -e migrate_command=status"
+    # An interrupt (SIGINT, SIGTERM, SIGHUP, a lost controller): the report says which of the two production is.
+    INTERRUPTED_UNTOUCHED = "interrupted before any migration; production untouched (verified unchanged)"
+    INTERRUPTED_NOT_STARTED = "interrupted before the deploy lock was taken; production untouched"
+    INTERRUPTED_ROLLED_BACK = "interrupted; production rolled back to its pre-deploy schema (verified)"
 
 
-def decide(failure: str, smoke: Mapping[str, Any], unchanged: Mapping[str, Any], rollback_verify: Mapping[str, Any]) -> Outcome:
+def decide(failure: str, smoke: Mapping[str, Any], unchanged: Mapping[str, Any], rollback_verify: Mapping[str, Any],
+           interrupted: str = "", migrate: Optional[Mapping[str, Any]] = None, locked: bool = True) -> Outcome:
     """The outcome from the failure (empty when nothing failed) and what the smoke test, the
-    unchanged-production check and the rollback verification returned (empty when they did not run)."""
+    unchanged-production check and the rollback verification returned (empty when they did not run).
+
+    ``interrupted`` names the signal (or "lost controller") when the deploy was asked to stop; ``migrate``
+    is the migrate step's result (its ``undone`` lists what the runner itself undid on the interrupt);
+    ``locked`` says whether the deploy lock was taken."""
+    migrate = migrate or {}
+    interrupted = interrupted or str(migrate.get("interrupted") or "")
+    if interrupted and not (not failure and smoke.get("passed")):
+        if not locked and not unchanged and not rollback_verify:
+            return Outcome.INTERRUPTED_NOT_STARTED
+        if rollback_verify.get("passed") or (unchanged.get("passed") and migrate.get("undone")):
+            return Outcome.INTERRUPTED_ROLLED_BACK
+        if unchanged.get("passed"):
+            return Outcome.INTERRUPTED_UNTOUCHED
+        return Outcome.UNVERIFIED
     if not failure:
         return Outcome.DEPLOYED if smoke.get("passed") else Outcome.NOT_STARTED
     if unchanged.get("passed"):
@@ -63,6 +82,8 @@ def build_report(facts: Mapping[str, Any], outcome: Outcome, seconds: float) -> 
         "seconds": round(seconds, 1),
         "outcome": outcome.value,
         "failure": facts.get("failure") or None,
+        "interrupted": facts.get("interrupted") or (facts.get("migrate") or {}).get("interrupted") or None,
+        "undone_by_runner": list((facts.get("migrate") or {}).get("undone") or []),
         "gate": {
             "skipped": bool(gate.get("skipped")),
             "passed": gate.get("passed"),

@@ -45,6 +45,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from ..core.connection import MySQLError, quote_identifier
 from ..core.errors import SchemagateError
+from ..core.interrupts import StopWatch
 from ..core.sql_script import Statement
 from .formats import LARAVEL
 from .locks import advisory_lock
@@ -524,11 +525,13 @@ def with_artisan_sql(conn: Any, settings: RunnerSettings, migrations: Sequence[M
 
 
 def runner_for(conn: Any, settings: RunnerSettings, migrations: Sequence[Migration],
-               statement_hook: Optional[StatementHook] = None) -> MigrationRunner:
-    """The runner of the set's source: SQL statements run by schemagate, or a Laravel app's migrations by artisan."""
+               statement_hook: Optional[StatementHook] = None, stop: Optional[StopWatch] = None) -> MigrationRunner:
+    """The runner of the set's source: SQL statements run by schemagate, or a Laravel app's migrations by artisan.
+
+    ``stop`` (interrupts) is honoured by the SQL runner only: artisan runs in a child process of its own."""
     if settings.source == LARAVEL_SOURCE:
         return ArtisanRunner(conn, settings, migrations)
-    return MigrationRunner(conn, settings, migrations, statement_hook=statement_hook)
+    return MigrationRunner(conn, settings, migrations, statement_hook=statement_hook, stop=stop)
 
 
 __all__ = ["APPLIED", "ArtisanRunner", "LARAVEL_SOURCE", "SOURCES", "SQL_SOURCE", "read_laravel_app", "runner_for", "with_artisan_sql"]

@@ -1,7 +1,9 @@
 """Locks a migration run takes or waits for, and naming whoever holds them.
 
 The migration lock is a server-side advisory lock (GET_LOCK): the server releases
-it when the holding session ends, so a killed run never leaves a stale lock.
+it when the holding session ends, so a killed run never leaves it behind. (The
+deploy lock spanning a whole deploy.yml is a row, deploy/deploy_lock.py, whose
+holder's liveness its guardian's connection tells.)
 """
 from __future__ import annotations
 

@@ -29,6 +29,7 @@ from ..core.bookkeeping import journal_table as journal_table_of
 from ..core.connection import MySQLError, error_code, error_text, quote_identifier, validate_identifier
 from ..core.dialect import detect_server, foreign_construct, resolve_sql_mode
 from ..core.errors import SchemagateError
+from ..core.interrupts import Interrupted, StopWatch
 from ..core.sql_script import Statement, is_compound
 from .formats import AUTO, FORMATS, LARAVEL, version_key
 from .history import DEFAULT_TABLES, ToolHistory, history_for
@@ -202,6 +203,10 @@ class MigrationFailed(SchemagateError):
     """A statement failed; details name the migration, the statement and what it had created."""
 
 
+class StopRequested(SchemagateError):
+    """A stop request (signal, stop file, lost controller) reached the runner between two statements."""
+
+
 @dataclass
 class _Journal:
     checksum: Optional[str]
@@ -223,10 +228,14 @@ StatementHook = Callable[[Migration, Direction, Statement], bool]
 
 class MigrationRunner:
     def __init__(
-        self, conn: Any, settings: RunnerSettings, migrations: Sequence[Migration], statement_hook: Optional[StatementHook] = None
+        self, conn: Any, settings: RunnerSettings, migrations: Sequence[Migration], statement_hook: Optional[StatementHook] = None,
+        stop: Optional[StopWatch] = None,
     ) -> None:
         self.conn = conn
         self.statement_hook = statement_hook
+        # Interrupts (core/interrupts.py): checked before each up statement; migrate() then undoes this run.
+        self.stop = stop
+        self.statement_in_flight = False
         self.settings = settings.for_migrations(migrations)
         ordered = sorted(migrations, key=lambda m: m.sort_key)
         self.migrations: Dict[str, Migration] = {m.name: m for m in ordered}
@@ -317,11 +326,51 @@ class MigrationRunner:
             plan, notes = self._migrate_plan()
             batch = self._last_batch() + 1
             runs: List[MigrationRun] = []
-            for migration, start in plan:
-                runs.append(self._run(migration, UP, batch, runs, start=start))
-                if step:
-                    batch += 1
+            try:
+                for migration, start in plan:
+                    runs.append(self._run(migration, UP, batch, runs, start=start))
+                    if step:
+                        batch += 1
+                if self.stop is not None:
+                    self.stop.check()  # the last statement ran as the request came: undo all the same
+            except (SchemagateError, Interrupted) as exc:
+                if self.stop is None or self.stop.reason is None:
+                    raise
+                raise self._undo_interrupted(runs, [m.name for m, _start in plan], exc) from None
             return RunResult(bool(runs), runs, notes=notes)
+
+    def _undo_interrupted(self, runs: List[MigrationRun], planned: List[str], cause: BaseException) -> SchemagateError:
+        """After a stop request: undo what this run applied (partial rules for the one in flight), newest first."""
+        reason = (self.stop.reason if self.stop is not None else None) or "interrupt"
+        if self.stop is not None:
+            self.stop.ignoring = True  # the undo itself runs to its end (only kill -9 stops it)
+        where = ""
+        if isinstance(cause, MigrationFailed):
+            where = f" during {cause.details.get('failed_migration')} (statement {cause.details.get('failed_statement_index')} of " \
+                    f"{cause.details.get('statements_total')})"
+        partial = [s.migration for s in self.status() if s.state == PARTIAL and s.migration in planned]
+        steps = len(partial) + len(runs)
+        details: Dict[str, Any] = {"interrupted": reason, "applied_before_stop": [r.migration for r in runs],
+                                   "partial_at_stop": partial, "undone": []}
+        if steps == 0:
+            details["production"] = "unchanged"
+            return SchemagateError(
+                f"Interrupted ({reason}){where} before any migration changed production; production unchanged.", details)
+        try:
+            targets, _notes = self._rollback_targets(steps)
+            undone: List[MigrationRun] = []
+            for migration, batch, is_partial in targets:
+                undone.append(self._run(migration, DOWN, batch, undone, partial=is_partial))
+        except (SchemagateError, MySQLError) as exc:
+            details["production"] = "half-migrated"
+            return SchemagateError(
+                f"Interrupted ({reason}){where}; undoing this run failed: {exc.args[0] if exc.args else exc}. "
+                "Production is half-migrated: run ansible-playbook playbooks/rollback.yml (see migrate status).", details)
+        details["undone"] = [r.migration for r in undone]
+        details["undo_runs"] = [r.as_dict() for r in undone]
+        details["production"] = "rolled back"
+        return SchemagateError(
+            f"Interrupted ({reason}){where}; production rolled back: undid {', '.join(details['undone'])}.", details)
 
     def _migrate_plan(self) -> Tuple[List[Tuple[Migration, int]], List[str]]:
         """(migration, statements already done) to run, refusing anything unsafe first."""
@@ -505,12 +554,18 @@ class MigrationRunner:
                     raise self._unsafe_partial(migration, statement, index, len(statements), verdict.reason, effect)
                 sql = verdict.sql or sql
             try:
+                if direction == UP and self.stop is not None and self.stop.poll() is not None and not self.stop.ignoring:
+                    raise StopRequested(f"stopped by {self.stop.reason} before this statement ran")
                 hooked = sql is statement.sql and self.statement_hook is not None and self.statement_hook(migration, direction, statement)
                 if not hooked:
                     with self.conn.cursor() as cur:
-                        cur.execute(sql)
-                        while cur.nextset():
-                            pass
+                        self.statement_in_flight = True
+                        try:
+                            cur.execute(sql)
+                            while cur.nextset():
+                                pass
+                        finally:
+                            self.statement_in_flight = False
             except (MySQLError, SchemagateError) as exc:
                 failure = self._failure(migration, direction, statement, index, len(statements), exc, before, done)
                 changed = bool(failure.details.get("created_objects") or failure.details.get("removed_objects")) or index > 1
