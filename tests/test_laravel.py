@@ -228,7 +228,7 @@ def test_gate_passes_deploy_applies_and_rollback_yml_restores_with_artisan(
     assert [c["name"] for c in rehearsed] == NAMES and all("applied by php artisan" in c["message"] for c in rehearsed)
     assert all(c["passed"] for c in gate["checks"] if c["group"] == "rollback")
     linted = {c["name"]: c["figures"]["statements"] for c in gate["checks"] if c["code"] == "LN101"}
-    assert linted == {name: count for name, count in zip(NAMES, (7, 9, 17, 12, 13, 9))}  # artisan's --pretend SQL
+    assert linted == dict(zip(NAMES, (7, 9, 17, 12, 13, 9)))  # artisan's --pretend SQL
     assert [m["migration"] for m in deploy_report(tmp_path, production)["migrations"]] == NAMES
     assert artisan_status(sandbox_cfg, tmp_path, production) == {n: 1 for n in NAMES}
     expected = load_structure("phase_b_schema.yaml")
