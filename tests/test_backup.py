@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 import errno
-import signal
+import glob
 import gzip
 import hashlib
 import json
 import os
+import signal
 import stat
 import subprocess
 import sys
@@ -757,6 +758,11 @@ def test_sigterm_of_ansible_during_the_backup_leaves_no_credential_on_disk(produ
         hold_first_table(holder, production_db)  # the dump waits on it, in flight
         assert wait_for(lambda: dump_connection(watcher, production_db) is not None), "the dump never started"
         in_flight = _files_containing(str(scan), secret)
+        # The first SIGTERM is a stop request (plugins/callback/interrupts.py): the backup, which writes nothing to
+        # production, goes on. The second is Ansible's own immediate stop, the harshest case for leftovers.
+        process.send_signal(signal.SIGTERM)
+        assert wait_for(lambda: glob.glob(str(scan / "tmp" / "schemagate-stop-*" / "stop"))), "no stop request written"
+        in_flight += _files_containing(str(scan), secret)
         process.send_signal(signal.SIGTERM)
         output = process.communicate(timeout=120)[0].decode(errors="replace")
         assert process.returncode != 0
