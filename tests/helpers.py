@@ -280,3 +280,10 @@ def process_tree(root_pid):
                 tree.add(pid)
                 grew = True
     return sorted(tree)
+
+
+def admin_credentials(sandbox_cfg) -> dict:
+    """The sandbox admin's user and password, read from its option file as the client tools read it."""
+    from plugins.module_utils.sandbox.sandbox import read_option
+
+    return {key: read_option(sandbox_cfg.admin_cnf, key) for key in ("user", "password")}

@@ -18,19 +18,13 @@ import urllib.parse
 
 import pytest
 
-from helpers import REPO, create_database, drop_database
+from helpers import REPO, admin_credentials, create_database, drop_database
 from plugins.module_utils.migrate.migration_files import load_migrations
 from plugins.module_utils.migrate.runner import APPLIED, PENDING, MigrationRunner, RunnerSettings
-from plugins.module_utils.sandbox.sandbox import read_option
 
 DBMATE = os.path.join(REPO, ".tools", "node_modules", ".bin", "dbmate")
 LARAVEL_APP = os.path.join(REPO, "tests", "fixtures", "laravel_app")
 DBMATE_CORPUS = os.path.join(REPO, "tests", "corpus", "dbmate")
-
-
-def admin_credentials(sandbox_cfg):
-    """The admin option file read as the client tools read it (its values are quoted and escaped)."""
-    return {key: read_option(sandbox_cfg.admin_cnf, key) for key in ("user", "password")}
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import subprocess
 import pytest
 
 from helpers import (
-    MIGRATIONS_DIR, REPO, app_fingerprint, create_database, deploy, deploy_report, drop_database, load_structure, snapshot,
+    MIGRATIONS_DIR, REPO, admin_credentials, app_fingerprint, create_database, deploy, deploy_report, drop_database, load_structure, snapshot,
 )
 
 from plugins.module_utils.core.catalog import diff_tables
@@ -85,12 +85,7 @@ def two_databases(admin):
 
 
 def admin_env(sandbox_cfg, database, runtime):
-    values = {}
-    with open(sandbox_cfg.admin_cnf, encoding="utf-8") as handle:
-        for line in handle:
-            key, sep, value = line.strip().partition("=")
-            if sep:
-                values[key.strip()] = value.strip()
+    values = admin_credentials(sandbox_cfg)
     return {**os.environ, "DB_SOCKET": sandbox_cfg.socket, "DB_DATABASE": database, "DB_USERNAME": values["user"],
             "DB_PASSWORD": values["password"], "LARAVEL_RUNTIME_DIR": str(runtime)}
 
