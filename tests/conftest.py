@@ -16,7 +16,7 @@ from helpers import BASE_SCHEMA_SQL, MIGRATIONS_DIR, PRODUCTION_DB, REPO, create
 
 from plugins.module_utils.core.bookkeeping import BOOKKEEPING_TABLES
 from plugins.module_utils.core.catalog import read_tables
-from plugins.module_utils.core.connection import connect
+from plugins.module_utils.core.connection import ConnectionParams, connect
 from plugins.module_utils.core.dialect import detect_server
 from plugins.module_utils.migrate.migration_files import load_migrations
 from plugins.module_utils.migrate.runner import MigrationRunner, RunnerSettings
@@ -120,3 +120,12 @@ def started_deploys():
                 except ProcessLookupError:
                     pass
             process.wait(timeout=30)
+
+
+@pytest.fixture
+def deploy_params(sandbox_cfg) -> ConnectionParams:
+    """The deploy account with its password in memory (so the option file has one to protect)."""
+    def option(key: str) -> str:
+        return sandbox.read_option(sandbox_cfg.deploy_cnf, key)
+
+    return ConnectionParams(user=option("user"), password=option("password"), host=option("host"), port=int(option("port")))

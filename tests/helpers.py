@@ -68,6 +68,15 @@ def drop_database(admin, name: str) -> None:
         cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
 
 
+def drop_with_scratch(admin, name: str) -> None:
+    """Drop ``name`` and every ``<name>_sg_*`` database a test's run left beside it."""
+    with admin.cursor() as cur:
+        cur.execute("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE %s", (name.replace("_", "\\_") + "\\_sg\\_%",))
+        for (scratch,) in cur.fetchall():
+            cur.execute(f"DROP DATABASE `{scratch}`")
+    drop_database(admin, name)
+
+
 def create_production(admin) -> str:
     """A small production-like database: base tables with sample rows, nothing migrated yet."""
     from plugins.module_utils.sandbox.sample_data import SampleScale, seed_base_data

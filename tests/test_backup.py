@@ -22,7 +22,7 @@ import uuid
 
 import pytest
 
-from helpers import REPO, create_database, drop_database, dump_connection, hold_first_table, wait_for
+from helpers import REPO, create_database, drop_database, drop_with_scratch, dump_connection, hold_first_table, wait_for
 
 from plugins.module_utils.backup import backup, backup_files, dump_restore, dump_tool, restore
 from plugins.module_utils.deploy import deploy_lock
@@ -31,18 +31,8 @@ from plugins.module_utils.core.scratch import create_scratch, drop_scratch, scra
 from plugins.module_utils.core.connection import ConnectionParams, connect
 from plugins.module_utils.core.errors import SchemagateError
 from plugins.module_utils.sandbox.sample_data import SampleScale, seed_base_data
-from plugins.module_utils.sandbox.sandbox import read_option
 
 BIN = os.path.dirname(sys.executable)
-
-
-@pytest.fixture
-def deploy_params(sandbox_cfg) -> ConnectionParams:
-    """The deploy account with its password in memory (so the option file has one to protect)."""
-    def option(key: str) -> str:
-        return read_option(sandbox_cfg.deploy_cnf, key)
-
-    return ConnectionParams(user=option("user"), password=option("password"), host=option("host"), port=int(option("port")))
 
 
 @pytest.fixture
@@ -50,14 +40,6 @@ def deploy(deploy_params):
     conn = connect(deploy_params)
     yield conn
     conn.close()
-
-
-def _drop_with_scratch(admin, name: str) -> None:
-    with admin.cursor() as cur:
-        cur.execute("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE %s", (name.replace("_", "\\_") + "\\_sg\\_%",))
-        for (scratch,) in cur.fetchall():
-            cur.execute(f"DROP DATABASE `{scratch}`")
-        cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
 
 
 @pytest.fixture
@@ -85,7 +67,7 @@ def production_db(admin, runner_for, deploy_params):
         objects.close()
         yield name
     finally:
-        _drop_with_scratch(admin, name)
+        drop_with_scratch(admin, name)
 
 
 def _no_schema_like(admin, pattern: str) -> bool:
@@ -615,7 +597,7 @@ def test_a_hand_edited_manifest_is_refused_by_what_its_dump_says(production_db, 
         assert backup.table_figures(admin, tenant_b, backup.base_tables(admin, tenant_b)) == rows_b
         assert _no_schema_like(admin, f"{tenant_b}\\_sg\\_%") and _no_schema_like(admin, f"{production_db}\\_sg\\_%")
     finally:
-        _drop_with_scratch(admin, tenant_b)
+        drop_with_scratch(admin, tenant_b)
 
 
 def test_restore_brings_back_the_backup_and_keeps_the_replaced_tables(production_db, deploy_params, deploy, server, admin, tmp_path):

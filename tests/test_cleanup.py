@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from helpers import create_production, drop_database
+from helpers import create_production, drop_with_scratch
 
 from plugins.module_utils.backup import backup, cleanup, restore
 from plugins.module_utils.core.bookkeeping import MARKER_TABLE
@@ -21,11 +21,7 @@ HOUR = 3600
 def tenant(admin):
     name = create_production(admin)
     yield name
-    with admin.cursor() as cur:
-        cur.execute("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE %s", (name.replace("_", "\\_") + "\\_sg\\_%",))
-        for (scratch,) in cur.fetchall():
-            cur.execute(f"DROP DATABASE `{scratch}`")
-    drop_database(admin, name)
+    drop_with_scratch(admin, name)
 
 
 def scratch_aged(admin, source: str, name: str, run_id: str, seconds: int) -> str:

@@ -24,7 +24,6 @@ from plugins.module_utils.core.scratch import create_scratch, drop_scratch
 from plugins.module_utils.gate.clone import clone_schema
 from plugins.module_utils.migrate.migration_files import load_migrations
 from plugins.module_utils.migrate.runner import MigrationRunner, RunnerSettings
-from plugins.module_utils.sandbox.sandbox import read_option
 
 PRODUCTION = [
     "CREATE TABLE companies (id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY, name VARCHAR(100) NOT NULL) ENGINE=InnoDB",
@@ -93,14 +92,6 @@ MIGRATIONS = {
         "DROP FUNCTION IF EXISTS double_it;\nDROP TRIGGER IF EXISTS orders_bi;\n",
     ),
 }
-
-
-@pytest.fixture
-def deploy_params(sandbox_cfg) -> ConnectionParams:
-    def option(key: str) -> str:
-        return read_option(sandbox_cfg.deploy_cnf, key)
-
-    return ConnectionParams(user=option("user"), password=option("password"), host=option("host"), port=int(option("port")))
 
 
 @pytest.fixture

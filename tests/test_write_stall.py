@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from helpers import create_production, drop_database, wait_for
+from helpers import create_production, drop_with_scratch, wait_for
 
 from plugins.module_utils.backup import backup, restore
 from plugins.module_utils.core.catalog import schema_fingerprint
@@ -22,11 +22,7 @@ from plugins.module_utils.core.errors import SchemagateError
 def tenant(admin):
     name = create_production(admin)
     yield name
-    with admin.cursor() as cur:
-        cur.execute("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE %s", (name.replace("_", "\\_") + "\\_sg\\_%",))
-        for (scratch,) in cur.fetchall():
-            cur.execute(f"DROP DATABASE `{scratch}`")
-    drop_database(admin, name)
+    drop_with_scratch(admin, name)
 
 
 def open_transaction(sandbox_cfg, database):

@@ -52,8 +52,8 @@ from .locks import advisory_lock
 from .migration import Direction, Migration, inside
 from .partial import collapse
 from .runner import (
-    APPLIED, CHECKSUM_CHANGED, FAILED, PARTIAL, JournalState, MigrationFailed, MigrationRun, MigrationRunner,
-    MigrationStatus, RunResult, RunnerSettings, StatementHook, _effect_left,
+    APPLIED, FAILED, PARTIAL, JournalState, MigrationFailed, MigrationRun, MigrationRunner,
+    MigrationStatus, RunResult, RunnerSettings, StatementHook, _effect_left, refuse_changed_checksums,
 )
 
 SQL_SOURCE = "sql"
@@ -273,14 +273,7 @@ class ArtisanRunner(MigrationRunner):
 
     def _refuse_unsafe(self) -> None:
         statuses = self.status()
-        changed = [s.migration for s in statuses if s.state == CHECKSUM_CHANGED]
-        if changed:
-            raise SchemagateError(
-                f"Applied migration {changed[0]} no longer matches its recorded checksum"
-                + (f" (and {len(changed) - 1} more)" if len(changed) > 1 else "")
-                + ": an applied migration must not be edited; restore the file and write a new migration instead.",
-                {"changed_migrations": changed},
-            )
+        refuse_changed_checksums(statuses)
         partial = [s for s in statuses if s.state == PARTIAL]
         if partial:
             raise SchemagateError(

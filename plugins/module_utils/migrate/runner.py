@@ -226,6 +226,18 @@ class _Journal:
 StatementHook = Callable[[Migration, Direction, Statement], bool]
 
 
+def refuse_changed_checksums(statuses: Sequence[MigrationStatus]) -> None:
+    """An applied migration whose file changed stops every migrate (whatever runs the migrations)."""
+    changed = [s.migration for s in statuses if s.state == CHECKSUM_CHANGED]
+    if changed:
+        raise SchemagateError(
+            f"Applied migration {changed[0]} no longer matches its recorded checksum"
+            + (f" (and {len(changed) - 1} more)" if len(changed) > 1 else "")
+            + ": an applied migration must not be edited; restore the file and write a new migration instead.",
+            {"changed_migrations": changed},
+        )
+
+
 class MigrationRunner:
     def __init__(
         self, conn: Any, settings: RunnerSettings, migrations: Sequence[Migration], statement_hook: Optional[StatementHook] = None,
@@ -375,14 +387,7 @@ class MigrationRunner:
     def _migrate_plan(self) -> Tuple[List[Tuple[Migration, int]], List[str]]:
         """(migration, statements already done) to run, refusing anything unsafe first."""
         statuses = self.status()
-        changed = [s.migration for s in statuses if s.state == CHECKSUM_CHANGED]
-        if changed:
-            raise SchemagateError(
-                f"Applied migration {changed[0]} no longer matches its recorded checksum"
-                + (f" (and {len(changed) - 1} more)" if len(changed) > 1 else "")
-                + ": an applied migration must not be edited; restore the file and write a new migration instead.",
-                {"changed_migrations": changed},
-            )
+        refuse_changed_checksums(statuses)
         stuck = {s.name: s for s in self.history.stuck()}
         journal = self._journal_rows()
         plan: List[Tuple[Migration, int]] = []
