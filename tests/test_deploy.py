@@ -142,6 +142,13 @@ def test_deploy_takes_a_verified_backup_and_rollback_can_restore_it(admin, serve
     report = deploy_report(tmp_path, production)
     assert report["gate"]["skipped"] is True and report["backup"]["verified"] is True
     assert report["backup"]["file"].startswith(str(backups)) and report["backup"]["restore_seconds"] is not None
+    # Verified on the rehearsal server as the dump was written, then the pending migrations were rehearsed there.
+    assert report["backup"]["verified_on"] and report["backup"]["backup_and_verify_seconds"] > 0
+    rehearsal = report["rehearsal_on_restored"]
+    assert rehearsal["passed"] is True and rehearsal["database"] == production
+    assert [run["migration"] for run in rehearsal["migrations"]] == sorted(expected_migrations())
+    assert all(run["duration_ms"] is not None for run in rehearsal["migrations"])
+    assert "Rehearsed on the restored backup" in flat and "kept there for the rehearsal on the production rows" in flat
     manifests = list(backups.glob(f"{production}-*.manifest.json"))
     assert len(manifests) == 1 and json.loads(manifests[0].read_text())["verified"] is True
     for path in backups.iterdir():
@@ -162,6 +169,37 @@ def test_deploy_takes_a_verified_backup_and_rollback_can_restore_it(admin, serve
         for (name,) in cur.fetchall():
             cur.execute(f"DROP DATABASE `{name}`")
     assert kept == 1
+
+
+def test_a_unique_over_productions_duplicates_stops_the_deploy_on_the_restored_backup(admin, server, production, migrations_copy, tmp_path):
+    """Synthetic rows have no duplicates; production's do. The rehearsal on the restored backup finds them."""
+    with admin.cursor() as cur:
+        cur.execute(f"UPDATE `{production}`.customers SET email = 'same@example.com' ORDER BY id LIMIT 2")
+        assert cur.rowcount == 2
+        cur.execute("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA")
+        databases = {row[0] for row in cur.fetchall()}
+    name = "2025_10_02_000000_unique_customer_emails"
+    with open(os.path.join(migrations_copy, f"{name}.up.sql"), "w", encoding="utf-8") as handle:
+        handle.write("ALTER TABLE customers ADD UNIQUE KEY customers_email_unique (email);\n")
+    with open(os.path.join(migrations_copy, f"{name}.down.sql"), "w", encoding="utf-8") as handle:
+        handle.write("ALTER TABLE customers DROP INDEX customers_email_unique;\n")
+    before = snapshot(admin, server, production)
+    result, flat = deploy(tmp_path, production, "deploy.yml", deploy_backup=True, schemagate_backup_dir=str(tmp_path / "backups"),
+                          schemagate_migrations_dir=migrations_copy, **NO_GATE)
+    assert result.returncode != 0
+    assert (f"The pending migrations failed on the restored backup of {production} (production's own rows, on the rehearsal "
+            "server), so production was not migrated") in flat, flat[-3000:]
+    assert "Duplicate entry 'same@example.com'" in flat
+    assert f"Deploy of {production} aborted before any migration was applied; production is unchanged" in flat
+    assert "TASK [migrate : Run migrate]" not in result.stdout
+    report = deploy_report(tmp_path, production)
+    assert report["outcome"] == "aborted before any migration; production verified unchanged"
+    assert report["rehearsal_on_restored"]["passed"] is False and "Duplicate entry" in report["rehearsal_on_restored"]["failure"]
+    assert report["migrations"] == [] and report["backup"]["verified"] is True
+    assert snapshot(admin, server, production) == before
+    with admin.cursor() as cur:
+        cur.execute("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA")
+        assert {row[0] for row in cur.fetchall()} == databases  # the restore and the rehearsal happened elsewhere
 
 
 # --------------------------------------------------------------------------

@@ -4,19 +4,8 @@
 
 from __future__ import annotations
 
-
-class ModuleDocFragment:
-    # The second connection of the modules that work on two servers (production, only read, and the rehearsal server).
-    DOCUMENTATION = r'''
-options:
-  target:
-    description:
-      - The rehearsal server (an embedded instance or a staging server), with the same option names as the
-        connection to production.
-      - A target naming no server (no O(target.login_host), O(target.login_port), O(target.login_unix_socket)
-        or O(target.config_file)) is the module's own connection with the target's other options over it,
-        for example only O(target.sql_log_bin=false).
-    type: dict
+# The options of a second connection, named as the connection to production names them.
+_SERVER_SUBOPTIONS = r'''
     suboptions:
       login_host:
         description:
@@ -78,3 +67,27 @@ options:
           - Unset, the server's setting applies.
         type: bool
 '''
+
+
+class ModuleDocFragment:
+    # The second connection of the modules that work on two servers (production, only read, and the rehearsal server).
+    DOCUMENTATION = r'''
+options:
+  target:
+    description:
+      - The rehearsal server (an embedded instance or a staging server), with the same option names as the
+        connection to production.
+      - A target naming no server (no O(target.login_host), O(target.login_port), O(target.login_unix_socket)
+        or O(target.config_file)) is the module's own connection with the target's other options over it,
+        for example only O(target.sql_log_bin=false).
+    type: dict''' + _SERVER_SUBOPTIONS
+
+    # The backup's verification restore on the rehearsal server (schemagate.mysql.backup).
+    VERIFY_TARGET = r'''
+options:
+  verify_target:
+    description:
+      - The server the verification restore runs on (the rehearsal server), with the same option names as the
+        connection to production. Refused when it reaches production's own server.
+      - Omitted, the restore runs on production's own server, in a scratch database.
+    type: dict''' + _SERVER_SUBOPTIONS

@@ -23,10 +23,18 @@ description:
     writes during the backup can then fail verification. That is a safe failure, since the deploy stops.
   - Before anything is written, the module checks that O(backup_dir) can be created and written, and that its
     filesystem has at least O(min_free_ratio) times the database's data and index size free.
-  - With O(verify=true) (the default), the dump is restored into a scratch database (O(scratch_database)) and its
-    row counts, checksums and schema fingerprint are compared with the manifest. The scratch database carries
-    schemagate's marker and is dropped afterwards. Only then is the manifest marked C(verified). A mismatch fails the task and lists
-    every difference. The backup is then kept, unverified, for inspection.
+  - With O(verify=true) (the default), the dump is restored while it is written, and the restored database's
+    row counts, checksums and schema fingerprint are compared with the manifest once the dump has ended and the
+    file's sha256 has been read back from disk. The restore reads the dump's own output as it streams into the
+    file (through a bounded buffer), so backup and verification take about the longer of the two, not their sum.
+    Only then is the manifest marked C(verified). A mismatch fails the task and lists every difference. The
+    backup is then kept, unverified, for inspection.
+  - The restore goes to O(verify_target), the rehearsal server, into a database bearing production's own name
+    (so the deploy can rehearse its migrations there on production's rows, see O(keep_restored)); then production's
+    server sees nothing but the dump's reads. Without O(verify_target) it goes to a scratch database on
+    production's own server (O(scratch_database)), which writes the whole database to production's binary log.
+  - The restored database carries schemagate's marker (run C(verify_<label>)) and is dropped afterwards, unless
+    O(keep_restored=true) and it was verified. On any failure it is dropped.
   - After a verified backup, the O(keep) newest verified backups of O(database) in O(backup_dir) are kept and older
     verified ones are deleted. Unverified backups are never deleted, only reported.
   - The credentials reach the dump tool through an anonymous in-memory 0600 option file (C(memfd_create)) that it
@@ -40,6 +48,7 @@ author: schemagate contributors (@schemagate)
 extends_documentation_fragment:
   - schemagate.mysql.attributes
   - schemagate.mysql.connection
+  - schemagate.mysql.target.verify_target
 options:
   database:
     description: The database to back up.
@@ -66,9 +75,15 @@ options:
     default: true
   scratch_database:
     description:
-      - Scratch database for the verification restore; must differ from O(database) and not exist.
-      - Defaults to C(<database>_sg_verify_<label>), where the deploy account has rights.
+      - Database the verification restore goes to; must not exist. On production's server it must differ from O(database).
+      - Defaults to O(database) on O(verify_target), else to C(<database>_sg_verify_<label>), where the deploy account has rights.
     type: str
+  keep_restored:
+    description:
+      - Leave the verified restored database in place (with its marker) and return it in RV(restored), for the deploy
+        to rehearse its pending migrations on production's own rows. Dropped anyway when verification fails.
+    type: bool
+    default: false
   min_free_ratio:
     description:
       - Refuse to start unless the free space of O(backup_dir)'s filesystem is at least this multiple of the
@@ -163,6 +178,17 @@ EXAMPLES = r'''
     keep: 10
     min_free_ratio: 2.0
 
+- name: Back up, verify on the rehearsal server and keep the restored copy for a rehearsal on production's rows
+  schemagate.mysql.backup:
+    config_file: /etc/schemagate/deploy.cnf
+    database: askproai_db
+    backup_dir: /var/backups/schemagate
+    verify_target:
+      login_unix_socket: /tmp/sg-rehearsal-x1/mysqld.sock
+      config_file: /tmp/sg-rehearsal-x1/admin.cnf
+    keep_restored: true
+  register: backup_result
+
 - name: Dump only (verify later, or elsewhere)
   schemagate.mysql.backup:
     config_file: /etc/schemagate/deploy.cnf
@@ -205,6 +231,13 @@ verified:
   description: Whether the backup restored and matched its manifest.
   returned: when not in check mode
   type: bool
+restored:
+  description:
+    - The verification restore - the database (production's name on O(verify_target)), its marker's run id, the
+      server, whether it was kept (O(keep_restored)) and the wall seconds of backup and verification together.
+  returned: when not in check mode and O(verify=true)
+  type: dict
+  sample: {database: askproai_db, run_id: verify_20261124T130500Z, server: MariaDB 10.11.14, kept: true, seconds: 4.1}
 debris:
   description: One line per leftover of earlier runs found (see O(remove_debris)); empty when there is none.
   returned: always
@@ -244,12 +277,14 @@ server:
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.schemagate.mysql.plugins.module_utils.backup.backup import plan_backup, take_backup, verify_backup
+from ansible_collections.schemagate.mysql.plugins.module_utils.backup.backup import (
+    plan_backup, take_backup, take_verified_backup, verify_server)
 from ansible_collections.schemagate.mysql.plugins.module_utils.backup.cleanup import describe_debris, find_debris, prune_old_databases, remove_debris
 from ansible_collections.schemagate.mysql.plugins.module_utils.backup.backup_files import default_label, prune_backups, summary, validate_label
 from ansible_collections.schemagate.mysql.plugins.module_utils.core.scratch import check_scratch_target
 from ansible_collections.schemagate.mysql.plugins.module_utils.core.connection import ConnectionParams
-from ansible_collections.schemagate.mysql.plugins.module_utils.core.module_glue import argument_spec, connection, run, server_facts
+from ansible_collections.schemagate.mysql.plugins.module_utils.core.module_glue import (
+    argument_spec, connection, run, server_facts, target_argument_spec, target_connection, target_params)
 
 
 def main():
@@ -261,6 +296,8 @@ def main():
             keep=dict(type='int', default=5),
             verify=dict(type='bool', default=True),
             scratch_database=dict(type='str'),
+            verify_target=target_argument_spec(),
+            keep_restored=dict(type='bool', default=False),
             min_free_ratio=dict(type='float', default=1.0),
             snapshot_lock_timeout=dict(type='int', default=5),
             migrations_table=dict(type='str', default='migrations'),
@@ -281,7 +318,7 @@ def backup(module):
     database = params['database']
     label = validate_label(params['label'] or default_label())
     if params['scratch_database']:
-        check_scratch_target(database, params['scratch_database'])
+        check_scratch_target(database, params['scratch_database'], other_server=bool(params['verify_target']))
     with connection(module) as (conn, server):
         checked = plan_backup(conn, server, database, params['backup_dir'], label, params['min_free_ratio'], create=not module.check_mode)
         result = dict(
@@ -296,23 +333,35 @@ def backup(module):
         result.update(debris=describe_debris(debris), debris_removed=[])
         if params['remove_debris'] and not module.check_mode:
             result['debris_removed'] = remove_debris(conn, database, debris)
-        if module.check_mode:
+        production = ConnectionParams.from_module_params(params)
+        options = dict(min_free_ratio=params['min_free_ratio'], snapshot_lock_timeout=params['snapshot_lock_timeout'],
+                       compress_level=params['compress_level'], migrations_table=params['migrations_table'])
+        if not params['verify']:
+            if module.check_mode:
+                return result
+            taken = take_backup(production, conn, server, database, params['backup_dir'], label, **options)
+            result.update(manifest=summary(taken['manifest']), verified=False)
             return result
-        taken = take_backup(
-            ConnectionParams.from_module_params(params), conn, server, database, params['backup_dir'], label,
-            min_free_ratio=params['min_free_ratio'], snapshot_lock_timeout=params['snapshot_lock_timeout'],
-            compress_level=params['compress_level'], migrations_table=params['migrations_table'],
-        )
-        manifest = taken['manifest']
-        if params['verify']:
-            manifest = verify_backup(
-                ConnectionParams.from_module_params(params), conn, server, taken['manifest_file'],
-                params['scratch_database'], params['restore_workers'],
-            )['manifest']
-            result['retention'] = prune_backups(params['backup_dir'], database, params['keep'], protect=[taken['manifest_file']])
-            result['old_databases'] = prune_old_databases(conn, database, params['old_keep'], params['old_min_age_days'])
-        result.update(manifest=summary(manifest), verified=manifest.verified)
+        if not params['verify_target']:
+            return verified(module, result, conn, server, None, production, label, options)
+        with target_connection(module, 'verify_target') as (target, target_server):
+            on = verify_server(conn, target_params(module, 'verify_target'), target, target_server)
+            return verified(module, result, conn, server, on, production, label, options)
+
+
+def verified(module, result, conn, server, on, production, label, options):  # pylint: disable=too-many-positional-arguments
+    """The backup, verified by a restore on ``on`` (None: a scratch database on production's server)."""
+    params = module.params
+    if module.check_mode:
         return result
+    taken = take_verified_backup(
+        production, conn, server, params['database'], params['backup_dir'], label, verify_on=on,
+        keep_restored=params['keep_restored'], scratch_database=params['scratch_database'],
+        workers=params['restore_workers'], **options)
+    result['retention'] = prune_backups(params['backup_dir'], params['database'], params['keep'], protect=[taken['manifest_file']])
+    result['old_databases'] = prune_old_databases(conn, params['database'], params['old_keep'], params['old_min_age_days'])
+    result.update(manifest=summary(taken['manifest']), verified=taken['manifest'].verified, restored=taken['restored'])
+    return result
 
 
 if __name__ == '__main__':

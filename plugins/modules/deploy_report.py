@@ -65,6 +65,12 @@ options:
     description: The registered result of M(schemagate.mysql.migrate) on production.
     type: dict
     default: {}
+  rehearsal:
+    description:
+      - The registered result of M(schemagate.mysql.migrate) on the restored backup (the rehearsal on production's
+        rows, on the rehearsal server); its durations are reported per migration.
+    type: dict
+    default: {}
   smoke:
     description: The registered result of the smoke test.
     type: dict
@@ -145,6 +151,7 @@ def main():
             pending_before=dict(type='list', elements='str', default=[]),
             backup=dict(type='dict', default={}),
             migrate=dict(type='dict', default={}),
+            rehearsal=dict(type='dict', default={}),
             smoke=dict(type='dict', default={}),
             unchanged=dict(type='dict', default={}),
             rollback_verify=dict(type='dict', default={}),

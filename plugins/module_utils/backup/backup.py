@@ -18,6 +18,7 @@ import collections
 import dataclasses
 import hashlib
 import os
+import queue
 import re
 import shutil
 import signal
@@ -37,6 +38,7 @@ from ..core.errors import SchemagateError
 from ..core.lock_wait import BoundedLocks, LockWaitExhausted
 from ..core.schema_model import Schema
 from ..core.scratch import check_scratch_target, create_scratch, drop_scratch, scratch_name
+from ..core.session import same_server
 from ..core.session import SqlSession
 from .backup_files import (
     MANIFEST_FORMAT,
@@ -55,7 +57,7 @@ from .backup_files import (
     validate_label,
     write_manifest,
 )
-from .dump_restore import RESTORE_WORKERS, restore_dump
+from .dump_restore import RESTORE_WORKERS, BinaryReader, restore_dump
 from .dump_tool import (
     DUMP_OPTIONS,
     ClientOptions,
@@ -344,6 +346,90 @@ class _Snapshot:
 
 
 # --------------------------------------------------------------------------
+# The verification restore, fed while the dump is written
+# --------------------------------------------------------------------------
+
+class _FeedAborted(SchemagateError):
+    """The dump stopped before its end: the restore reading it stops too."""
+
+
+class RestoreFeed:
+    """The dump's output, read by a restore in a thread of its own while the backup file is written.
+
+    The dump's chunks go to a bounded queue (a few MiB in flight): a restore slower than the dump
+    holds the dump back instead of filling memory, so backup + verification take about the longer
+    of the two, not their sum, and the restore never decompresses the file it could read before.
+    If the restore fails, the dump carries on into the file (the backup stays, unverified) and
+    the restore's error is raised by ``finish``.
+    """
+
+    def __init__(self, restore: Callable[[BinaryReader, Dict[str, List[str]]], Dict[str, Any]], depth: int = 8) -> None:
+        self._restore = restore
+        self._chunks: "queue.Queue[Optional[bytes]]" = queue.Queue(maxsize=depth)
+        self._left = b""
+        self._ended = False
+        self._aborted = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+        self.result: Dict[str, Any] = {}
+        self.error: Optional[BaseException] = None
+
+    # The dump's side --------------------------------------------------------
+    def start(self, generated_fk_indexes: Dict[str, List[str]]) -> None:
+        self._thread = threading.Thread(target=self._run, args=(generated_fk_indexes,), name="schemagate-verify-restore", daemon=True)
+        self._thread.start()
+
+    def _run(self, generated: Dict[str, List[str]]) -> None:
+        try:
+            self.result = self._restore(self, generated)
+        except BaseException as exc:  # pylint: disable=broad-exception-caught  # raised by finish() in the caller's thread
+            self.error = exc
+
+    def _put(self, item: Optional[bytes]) -> None:
+        while self._thread is not None and self._thread.is_alive():
+            try:
+                self._chunks.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def write(self, chunk: bytes) -> None:
+        if self.error is None:
+            self._put(chunk)
+
+    def finish(self) -> Dict[str, Any]:
+        """The end of the dump: wait for the restore; its result, or its error raised here."""
+        self._put(None)
+        if self._thread is not None:
+            self._thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+    def abort(self) -> None:
+        """The dump failed: stop the restore where it is (its partial database is dropped by the caller)."""
+        self._aborted.set()
+        self._put(None)
+        if self._thread is not None:
+            self._thread.join()
+
+    # The restore's side -----------------------------------------------------
+    def read(self, size: int = -1, /) -> bytes:
+        while not self._left and not self._ended:
+            chunk = self._chunks.get()
+            if self._aborted.is_set():
+                raise _FeedAborted("the dump stopped before its end")
+            if chunk is None:
+                self._ended = True
+            else:
+                self._left = chunk
+        if size < 0 or size >= len(self._left):
+            data, self._left = self._left, b""
+        else:
+            data, self._left = self._left[:size], self._left[size:]
+        return data
+
+
+# --------------------------------------------------------------------------
 # Taking a backup
 # --------------------------------------------------------------------------
 
@@ -467,12 +553,14 @@ def take_backup(
     compress_level: int = GZIP_LEVEL,
     on_dump_start: Optional[Callable[["subprocess.Popen[bytes]"], None]] = None,
     migrations_table: str = DEFAULT_MIGRATIONS_TABLE,
+    feed: Optional[RestoreFeed] = None,
 ) -> Dict[str, Any]:
     """Dump ``database`` into ``backup_dir`` and write its manifest (``verified: false``).
 
     Returns ``{"backup_file", "manifest_file", "manifest"}``. Nothing is left behind on failure.
     ``compress_level`` is gzip's (0 stores without compressing: 3x the disk); levels 1-3 use ISA-L when installed.
-    ``on_dump_start`` is called with the running dump process (tests use it).
+    ``on_dump_start`` is called with the running dump process (tests use it). ``feed`` also receives the
+    dump's output as it is written (the verification restore, ``take_verified_backup``); it is started here.
     """
     label = validate_label(label or default_label())
     if not 0 <= compress_level <= 9:
@@ -489,10 +577,12 @@ def take_backup(
         with ClientOptions(params, server, private_dir) as option_file:
             snapshot = _Snapshot(params, database, snapshot_lock_timeout, migrations_table)
             try:
+                if feed is not None:
+                    feed.start(generated)
                 snapshot.begin(tables)
                 written = _run_dump(
                     dump_command(tool, option_file.path, server, database), partial, private_dir, snapshot, tables, compress_level,
-                    on_dump_start, option_file.pass_fds,
+                    on_dump_start, option_file.pass_fds, feed,
                 )
                 figures = snapshot.figures()
             finally:
@@ -546,6 +636,7 @@ def _run_dump(  # pylint: disable=too-many-positional-arguments
     compress_level: int,
     on_dump_start: Optional[Callable[["subprocess.Popen[bytes]"], None]],
     pass_fds: Sequence[int] = (),
+    feed: Optional[RestoreFeed] = None,
 ) -> Dict[str, Any]:
     """Stream the dump through gzip into ``partial``; return its size, sha256 and warnings."""
     name = os.path.basename(command[0])
@@ -567,7 +658,7 @@ def _run_dump(  # pylint: disable=too-many-positional-arguments
             if on_dump_start is not None:
                 on_dump_start(process)
             _enlarge_pipe(process.stdout)
-            tail = _stream(process, _ParallelGzip(writer, compress_level), snapshot, tables)
+            tail = _stream(process, _ParallelGzip(writer, compress_level), snapshot, tables, feed)
             returncode = process.wait()
             raw.flush()
             os.fsync(raw.fileno())
@@ -591,8 +682,11 @@ def _run_dump(  # pylint: disable=too-many-positional-arguments
     return {"size": writer.size, "sha256": writer.digest.hexdigest(), "warnings": warnings}
 
 
-def _stream(process: "subprocess.Popen[bytes]", compressed: _ParallelGzip, snapshot: _Snapshot, tables: Sequence[str]) -> bytes:
-    """Copy the dump's output through gzip into the file; resume writes once the dump has its snapshot."""
+def _stream(
+    process: "subprocess.Popen[bytes]", compressed: _ParallelGzip, snapshot: _Snapshot, tables: Sequence[str],
+    feed: Optional[RestoreFeed] = None,
+) -> bytes:
+    """Copy the dump's output through gzip into the file (and to ``feed``); resume writes once the dump has its snapshot."""
     stdout = process.stdout
     if stdout is None:  # Popen was not given stdout=PIPE: a programming error, not a user one
         raise RuntimeError("the dump process has no stdout pipe")
@@ -604,6 +698,8 @@ def _stream(process: "subprocess.Popen[bytes]", compressed: _ParallelGzip, snaps
             if not chunk:
                 break
             compressed.write(chunk)
+            if feed is not None:
+                feed.write(chunk)
             if waiting_for_snapshot and any(marker in tail + chunk for marker in _AFTER_SNAPSHOT_MARKERS):
                 waiting_for_snapshot = False
                 snapshot.resume_writes()
@@ -622,12 +718,24 @@ def _stream(process: "subprocess.Popen[bytes]", compressed: _ParallelGzip, snaps
 # Verification
 # --------------------------------------------------------------------------
 
+def same_checksum_version(manifest: Manifest, server: ServerInfo) -> bool:
+    """Whether CHECKSUM TABLE values of ``manifest`` can be compared on ``server``: the same server version.
+
+    The version string's suffixes name build and configuration, not the row format: a primary with its
+    binary log on reports ``10.11.19-MariaDB-log``, the rehearsal server without it ``10.11.19-MariaDB``.
+    """
+    def plain(version: Optional[str]) -> str:
+        return re.sub(r"-log$", "", version or "")
+
+    return plain(manifest.server_version) == plain(server.version_string)
+
+
 def compare(manifest: Manifest, figures: Dict[str, TableFigures], schema: RecordedSchema, server: ServerInfo) -> List[str]:
     """What differs between a restored database and the manifest, one line each; empty when identical.
 
     CHECKSUM TABLE values are compared when the server runs the version the backup was taken on.
     """
-    same_version = manifest.server_version == server.version_string
+    same_version = same_checksum_version(manifest, server)
     expected = manifest.tables
     lines = [f"table {name}: missing after restore" for name in sorted(set(expected) - set(figures))]
     lines += [f"table {name}: not in the backup manifest" for name in sorted(set(figures) - set(expected))]
@@ -651,18 +759,123 @@ def compare(manifest: Manifest, figures: Dict[str, TableFigures], schema: Record
     return lines
 
 
+def compare_restored(conn: Any, server: ServerInfo, manifest: Manifest, target: str) -> Tuple[Dict[str, Any], List[str]]:
+    """Read the restored database ``target`` as the manifest records production; its timing and the mismatches."""
+    started = time.monotonic()
+    tables = base_tables(conn, target, exclude=(MARKER_TABLE,))
+    figures = table_figures(conn, target, tables)
+    schema = recorded_schema(conn, target, server)
+    timing = {"compare_seconds": round(time.monotonic() - started, 3), "checksums_compared": same_checksum_version(manifest, server)}
+    return timing, compare(manifest, figures, schema, server)
+
+
 def restore_and_compare(
     params: ConnectionParams, conn: Any, server: ServerInfo, manifest: Manifest, dump_path: str, target: str, workers: int
 ) -> Tuple[Dict[str, Any], List[str]]:
     """Restore ``dump_path`` into the scratch database ``target``; return what was restored and the mismatches with ``manifest``."""
     restored = restore_dump(params, dump_path, manifest.database, target, workers, manifest.generated_fk_indexes)
+    timing, mismatches = compare_restored(conn, server, manifest, target)
+    restored.update(timing)
+    return restored, mismatches
+
+
+@dataclasses.dataclass(frozen=True)
+class VerifyServer:
+    """Where the verification restore runs: another server (the rehearsal server), or production's own."""
+
+    params: ConnectionParams
+    conn: Any
+    server: ServerInfo
+    other_server: bool
+
+
+def verify_server(production: Any, params: ConnectionParams, conn: Any, server: ServerInfo) -> VerifyServer:
+    """The rehearsal server named by ``verify_target``, refused when it is production's own server."""
+    if same_server(production, conn):
+        raise SchemagateError(
+            "verify_target reaches production's own server: name the rehearsal server there, or leave verify_target "
+            "out to verify in a scratch database on production's server."
+        )
+    return VerifyServer(params, conn, server, other_server=True)
+
+
+def take_verified_backup(  # pylint: disable=too-many-locals
+    params: ConnectionParams,
+    conn: Any,
+    server: ServerInfo,
+    database: str,
+    backup_dir: str,
+    label: Optional[str] = None,
+    verify_on: Optional[VerifyServer] = None,
+    keep_restored: bool = False,
+    scratch_database: Optional[str] = None,
+    workers: int = RESTORE_WORKERS,
+    **backup_options: Any,
+) -> Dict[str, Any]:
+    """Take a backup and verify it by a restore that reads the dump while the backup file is written.
+
+    The restore goes to ``verify_on`` (the rehearsal server: a database bearing production's name; it
+    must not exist there yet), or, without it, to the scratch database ``<database>_sg_verify_<label>``
+    on production's own server. Once the dump has ended, the file's sha256 is read back from disk
+    and the restored database is compared with the manifest (row counts, row checksums on the same
+    version, schema fingerprint); only then is the manifest marked verified. With ``keep_restored``
+    the verified copy stays (with its scratch marker, run ``verify_<label>``) for the deploy to
+    rehearse its migrations on; otherwise, and on any failure, it is dropped. ``backup_options`` go
+    to ``take_backup``. Returns ``take_backup``'s result, ``verification`` and ``restored``.
+    """
+    label = validate_label(label or default_label())
+    on = verify_on or VerifyServer(params, conn, server, other_server=False)
+    target = scratch_database or (database if on.other_server else scratch_name(database, "verify", label))
+    check_scratch_target(database, target, on.other_server)
+    run_id = f"verify_{label}"
+    outcome: Dict[str, Any] = {
+        "at_utc": utc_now(), "scratch_database": target, "server": on.server.label, "streamed": True, "mismatches": [],
+    }
     started = time.monotonic()
-    tables = base_tables(conn, target, exclude=(MARKER_TABLE,))
-    figures = table_figures(conn, target, tables)
-    schema = recorded_schema(conn, target, server)
-    restored["compare_seconds"] = round(time.monotonic() - started, 3)
-    restored["checksums_compared"] = manifest.server_version == server.version_string
-    return restored, compare(manifest, figures, schema, server)
+    create_scratch(on.conn, database, target, run_id, source_conn=conn if on.other_server else None)
+    kept = False
+    try:
+        feed = RestoreFeed(lambda reader, generated: restore_dump(
+            on.params, f"the dump of {database!r}", database, target, workers, generated, stream=reader, other_server=on.other_server))
+        try:
+            taken = take_backup(params, conn, server, database, backup_dir, label, feed=feed, **backup_options)
+        except BaseException:
+            feed.abort()
+            raise
+        manifest_path, manifest = taken["manifest_file"], taken["manifest"]
+        try:
+            restored = feed.finish()
+            check_backup_file(manifest_path, manifest)  # the file on disk is the one whose stream was restored
+            timing, mismatches = compare_restored(on.conn, on.server, manifest, target)
+        except SchemagateError as exc:
+            _record(manifest_path, manifest, dict(outcome, mismatches=[f"restore failed: {exc.message}"]), verified=False)
+            raise
+        outcome.update(
+            restore_seconds=restored["seconds"],
+            compare_seconds=timing["compare_seconds"],
+            checksums_compared=timing["checksums_compared"],
+            workers=restored["workers"],
+            statements=restored["statements"],
+            mismatches=mismatches,
+        )
+        manifest = _record(manifest_path, manifest, outcome, verified=not mismatches)
+        if mismatches:
+            raise SchemagateError(
+                f"Backup {manifest_path} failed verification: {len(mismatches)} difference(s), first: {mismatches[0]}",
+                {"mismatches": mismatches},
+            )
+        kept = keep_restored
+    finally:
+        if not kept:
+            drop_scratch(on.conn, database, target, run_id, on.other_server)
+    seconds = round(time.monotonic() - started, 3)
+    return dict(
+        taken,
+        manifest=manifest,
+        verification=outcome,
+        seconds=seconds,
+        restored={"database": target, "run_id": run_id, "server": on.server.label, "kept": kept, "seconds": seconds},
+    )
 
 
 def verify_backup(

@@ -11,7 +11,7 @@ import queue
 import re
 import threading
 import time
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Protocol, Sequence, Tuple
 
 from ..core.bookkeeping import MARKER_TABLE
 from ..core.compression import READ_ERRORS, open_gzip
@@ -44,78 +44,90 @@ _STATEMENT_KINDS = (
     ("forbidden", re.compile(r"^(?:USE\b|(?:CREATE|DROP)\s+(?:DATABASE|SCHEMA)\b|CHANGE\s+MASTER\b|RESET\b)", re.IGNORECASE)),
 )
 _OBJECT_KINDS = ("view", "trigger", "routine", "event", "drop_object")
+class BinaryReader(Protocol):  # pylint: disable=too-few-public-methods
+    """Where a dump is read from: a decompressing file, or the dump's own output while it is written."""
+
+    def read(self, size: int = -1, /) -> bytes:
+        ...
+
+
 _TABLE_NAME = re.compile(rf"^(?:CREATE|DROP)\s+(?:TEMPORARY\s+)?TABLE\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?(?:{_NAME})", re.IGNORECASE)
 
 
 def iter_dump_statements(path: str) -> Iterator[Tuple[bool, Any]]:
-    """Yield ``(is_insert, statement)`` for each statement of a gzip-compressed dump, in order.
+    """Yield ``(is_insert, statement)`` for each statement of a gzip-compressed dump file, in order (``iter_statements``)."""
+    with open_gzip(path) as source:
+        yield from iter_statements(source, path)
+
+
+def iter_statements(source: BinaryReader, path: str) -> Iterator[Tuple[bool, Any]]:
+    """Yield ``(is_insert, statement)`` for each statement of a dump read from ``source`` (plain bytes), in order.
 
     INSERT statements come as bytes, found with one search for ``;\\n``: a dump escapes newlines in
     data, so that sequence can only end the statement. Everything else (DDL, SET, routines with
     DELIMITER) goes through ``sql_script.split_statements`` as text, region by region. An INSERT is
     recognised only at a statement boundary under the ``;`` delimiter, so a routine body holding
-    ``INSERT INTO`` lines stays inside its routine.
+    ``INSERT INTO`` lines stays inside its routine. ``path`` names the source in messages.
     """
-    with open_gzip(path) as source:
-        buffer = b""
+    buffer = b""
+    position = 0
+    eof = False
+    delimiter = b";"
+    at_boundary = True
+    pending: List[bytes] = []
+    first_line = True
+
+    def more() -> bool:
+        nonlocal buffer, position, eof
+        chunk = source.read(_READ_CHUNK)
+        if not chunk:
+            eof = True
+            return False
+        buffer = buffer[position:] + chunk
         position = 0
-        eof = False
-        delimiter = b";"
-        at_boundary = True
-        pending: List[bytes] = []
-        first_line = True
+        return True
 
-        def more() -> bool:
-            nonlocal buffer, position, eof
-            chunk = source.read(_READ_CHUNK)
-            if not chunk:
-                eof = True
-                return False
-            buffer = buffer[position:] + chunk
-            position = 0
-            return True
+    def flushed() -> Iterator[Tuple[bool, Any]]:
+        if pending:
+            text = b"".join(pending).decode("utf-8", "surrogateescape")
+            pending.clear()
+            for statement in split_statements(text, path):
+                yield False, statement.sql
 
-        def flushed() -> Iterator[Tuple[bool, Any]]:
-            if pending:
-                text = b"".join(pending).decode("utf-8", "surrogateescape")
-                pending.clear()
-                for statement in split_statements(text, path):
-                    yield False, statement.sql
-
-        while True:
-            newline = buffer.find(b"\n", position)
-            if newline == -1:
-                if more():
-                    continue
-                if position < len(buffer):
-                    pending.append(buffer[position:])
-                    position = len(buffer)
-                break
-            if at_boundary and delimiter == b";" and buffer.startswith(b"INSERT INTO ", position):
-                yield from flushed()
+    while True:
+        newline = buffer.find(b"\n", position)
+        if newline == -1:
+            if more():
+                continue
+            if position < len(buffer):
+                pending.append(buffer[position:])
+                position = len(buffer)
+            break
+        if at_boundary and delimiter == b";" and buffer.startswith(b"INSERT INTO ", position):
+            yield from flushed()
+            end = buffer.find(b";\n", position)
+            while end == -1 and more():
                 end = buffer.find(b";\n", position)
-                while end == -1 and more():
-                    end = buffer.find(b";\n", position)
-                if end == -1:
-                    raise SchemagateError(f"{path}: the dump ends inside an INSERT statement: the file is truncated.")
-                yield True, buffer[position:end]
-                position = end + 2
-                continue
-            line = buffer[position:newline + 1]
-            position = newline + 1
-            if first_line and line.startswith(_SANDBOX_LINE):
-                first_line = False
-                continue
+            if end == -1:
+                raise SchemagateError(f"{path}: the dump ends inside an INSERT statement: the file is truncated.")
+            yield True, buffer[position:end]
+            position = end + 2
+            continue
+        line = buffer[position:newline + 1]
+        position = newline + 1
+        if first_line and line.startswith(_SANDBOX_LINE):
             first_line = False
-            pending.append(line)
-            stripped = line.strip()
-            match = _DELIMITER_LINE.match(stripped)
-            if match:
-                delimiter = match.group(1)
-                at_boundary = True
-            elif stripped and not stripped.startswith(b"--"):
-                at_boundary = stripped.endswith(delimiter)
-        yield from flushed()
+            continue
+        first_line = False
+        pending.append(line)
+        stripped = line.strip()
+        match = _DELIMITER_LINE.match(stripped)
+        if match:
+            delimiter = match.group(1)
+            at_boundary = True
+        elif stripped and not stripped.startswith(b"--"):
+            at_boundary = stripped.endswith(delimiter)
+    yield from flushed()
 
 
 def plain_statement(sql: str) -> str:
@@ -265,9 +277,14 @@ class _InsertWorkers:
 
 def restore_dump(  # pylint: disable=too-many-positional-arguments
     params: ConnectionParams, dump_path: str, source: str, target: str, workers: int = RESTORE_WORKERS,
-    generated_fk_indexes: Optional[Dict[str, List[str]]] = None,
+    generated_fk_indexes: Optional[Dict[str, List[str]]] = None, stream: Optional[BinaryReader] = None,
+    other_server: bool = False,
 ) -> Dict[str, Any]:
     """Restore a dump of ``source`` into the (empty, existing) database ``target``, in parallel.
+
+    The dump is read from ``dump_path`` (gzip), or from ``stream`` (plain bytes, e.g. the dump's output
+    while the backup file is written; ``dump_path`` then only names it). With ``other_server`` the
+    connection reaches another server than the dump's, and ``target`` may bear ``source``'s name.
 
     DDL and session statements run in order on one connection; INSERT batches go to ``workers``
     other connections (same session settings as the dump's header, foreign_key_checks and
@@ -286,7 +303,7 @@ def restore_dump(  # pylint: disable=too-many-positional-arguments
     (including the stand-in views that let a view use a view created after it), for replaying in
     another database (the emergency restore does, in production).
     """
-    check_scratch_target(source, target)
+    check_scratch_target(source, target, other_server)
     started = time.monotonic()
     conn = connect(params, target)
     inserter: Optional[_InsertWorkers] = None
@@ -300,7 +317,8 @@ def restore_dump(  # pylint: disable=too-many-positional-arguments
     try:
         with conn.cursor() as cur:
             cur.execute("SET SESSION foreign_key_checks = 0, unique_checks = 0")
-            for is_insert, statement in iter_dump_statements(dump_path):
+            statements = iter_dump_statements(dump_path) if stream is None else iter_statements(stream, dump_path)
+            for is_insert, statement in statements:
                 if is_insert:
                     if inserter is None:
                         inserter = _InsertWorkers(params, target, prelude, max(1, workers))

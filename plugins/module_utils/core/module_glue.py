@@ -30,9 +30,9 @@ def target_argument_spec() -> Dict[str, Any]:
     return dict(type="dict", options=copy.deepcopy(CONNECTION_ARGUMENT_SPEC))
 
 
-def target_params(module: Any) -> ConnectionParams:
-    """The connection ``target`` names; a target naming no server is the module's own with target's options over it."""
-    target = module.params.get("target")
+def target_params(module: Any, option: str = "target") -> ConnectionParams:
+    """The connection ``option`` names; a target naming no server is the module's own with target's options over it."""
+    target = module.params.get(option)
     if not target:
         return ConnectionParams.from_module_params(module.params)
     if any(target.get(key) for key in _WHERE):
@@ -43,8 +43,8 @@ def target_params(module: Any) -> ConnectionParams:
 
 
 @contextmanager
-def target_connection(module: Any) -> Iterator[Tuple[Any, ServerInfo]]:
-    conn = connect(target_params(module))
+def target_connection(module: Any, option: str = "target") -> Iterator[Tuple[Any, ServerInfo]]:
+    conn = connect(target_params(module, option))
     try:
         yield conn, detect_server(conn)
     finally:

@@ -99,3 +99,18 @@ class SqlSession:
 def database_exists(conn: Any, name: str) -> bool:
     """For callers holding a bare connection: the same question, asked the one way."""
     return SqlSession(conn).database_exists(name)
+
+
+def server_identity(conn: Any) -> Tuple[str, str, str]:
+    """What tells two servers apart from a client: host name, port and data directory."""
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT @@hostname, CAST(@@port AS CHAR), @@datadir")
+            row = cur.fetchone()
+    except MySQLError as exc:
+        raise SchemagateError(f"Cannot read the server's identity: {error_text(exc)}") from None
+    return str(row[0]), str(row[1]), str(row[2])
+
+
+def same_server(first: Any, second: Any) -> bool:
+    return server_identity(first) == server_identity(second)

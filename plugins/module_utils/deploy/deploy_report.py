@@ -70,10 +70,9 @@ def build_report(facts: Mapping[str, Any], outcome: Outcome, seconds: float) -> 
     rollback_verify = facts.get("rollback_verify") or {}
     rollback_result = facts.get("rollback_result") or {}
     smoke = facts.get("smoke") or {}
-    migrations: List[Dict[str, Any]] = [
-        {"migration": run["migration"], "batch": run.get("batch"), "duration_ms": run.get("duration_ms")}
-        for run in (facts.get("migrate") or {}).get("migrations") or []
-    ]
+    migrations = _durations(facts.get("migrate"))
+    rehearsal = facts.get("rehearsal") or {}
+    restored = backup.get("restored") or {}
     return {
         "database": facts["database"],
         "host": facts.get("host"),
@@ -102,6 +101,17 @@ def build_report(facts: Mapping[str, Any], outcome: Outcome, seconds: float) -> 
             "dump_seconds": manifest.get("seconds"),
             "restore_seconds": verification.get("restore_seconds"),
             "compare_seconds": verification.get("compare_seconds"),
+            "verified_on": verification.get("server"),
+            "backup_and_verify_seconds": restored.get("seconds"),
+        },
+        # The pending migrations rehearsed on the restored backup (production's rows, on the rehearsal server).
+        "rehearsal_on_restored": None if not rehearsal or rehearsal.get("skipped") else {
+            "database": restored.get("database"),
+            "server": verification.get("server"),
+            # Registered with failed_when: false, a failed run is told by its missing migrations.
+            "passed": _rehearsal_passed(rehearsal),
+            "failure": None if _rehearsal_passed(rehearsal) else rehearsal.get("msg") or "failed",
+            "migrations": _durations(rehearsal),
         },
         "migrations": migrations,
         "smoke_test": None if not smoke else {"passed": smoke.get("passed"), "summary": smoke.get("summary")},
@@ -112,6 +122,18 @@ def build_report(facts: Mapping[str, Any], outcome: Outcome, seconds: float) -> 
             "restored": rollback_result.get("restored"),
         },
     }
+
+
+def _rehearsal_passed(rehearsal: Mapping[str, Any]) -> bool:
+    return rehearsal.get("migrations") is not None and not rehearsal.get("failed")
+
+
+def _durations(migrate: Optional[Mapping[str, Any]]) -> List[Dict[str, Any]]:
+    """Each migration a migrate step ran, with its batch and duration."""
+    return [
+        {"migration": run["migration"], "batch": run.get("batch"), "duration_ms": run.get("duration_ms")}
+        for run in (migrate or {}).get("migrations") or []
+    ]
 
 
 def write_report(state_dir: str, document: Mapping[str, Any]) -> str:

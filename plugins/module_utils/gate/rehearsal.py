@@ -7,30 +7,14 @@ on production's own server (an explicit opt-in) is reported as a warning on ever
 """
 from __future__ import annotations
 
-from typing import Any, List, Tuple
+from typing import List
 
 from ..core.checks import CheckResult
-from ..core.connection import MySQLError, error_text
 from ..core.dialect import ServerInfo
-from ..core.errors import SchemagateError
+from ..core.session import same_server, server_identity  # noqa: F401  # re-exported: the modules import them from here
 
 EMBEDDED, SERVER, PRODUCTION_SERVER = "embedded", "server", "production_server"
 MODES = (EMBEDDED, SERVER, PRODUCTION_SERVER)
-
-
-def server_identity(conn: Any) -> Tuple[str, str, str]:
-    """What tells two servers apart from a client: host name, port and data directory."""
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT @@hostname, CAST(@@port AS CHAR), @@datadir")
-            row = cur.fetchone()
-    except MySQLError as exc:
-        raise SchemagateError(f"Cannot read the server's identity: {error_text(exc)}") from None
-    return str(row[0]), str(row[1]), str(row[2])
-
-
-def same_server(first: Any, second: Any) -> bool:
-    return server_identity(first) == server_identity(second)
 
 
 def compare_servers(mode: str, production: ServerInfo, rehearsal: ServerInfo, where: str) -> List[CheckResult]:
