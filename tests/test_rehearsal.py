@@ -45,18 +45,21 @@ def test_a_whole_deploy_writes_to_productions_binlog_no_more_than_a_plain_migrat
         plain_bytes = binlog_bytes(admin) - start
     finally:
         drop_database(admin, plain)
-    databases = database_names(admin)
+    databases, servers = database_names(admin), set(rehearsal_dirs())
     before = binlog_bytes(admin)
-    result, flat = deploy(tmp_path, production, "deploy.yml")
+    # The whole deploy: gate, backup verified on the rehearsal server, the rehearsal on the restored backup,
+    # migrate, smoke test.
+    result, flat = deploy(tmp_path, production, "deploy.yml", deploy_backup=True, schemagate_backup_dir=str(tmp_path / "backups"))
     assert result.returncode == 0, flat[-3000:]
-    assert "GATE PASSED" in flat and "SMOKE TEST PASSED" in flat
+    assert "GATE PASSED" in flat and "SMOKE TEST PASSED" in flat and "Rehearsed on the restored backup" in flat
     deploy_bytes = binlog_bytes(admin) - before
-    print(f"\nbinlog bytes on production: plain migrate {plain_bytes}, whole deploy.yml (gate + migrate + smoke) "
-          f"{deploy_bytes} ({deploy_bytes / plain_bytes:.2f} x)")
-    # The migrations' own DDL and bookkeeping, plus the deploy's lock row and journal; the gate adds nothing.
+    print(f"\nbinlog bytes on production: plain migrate {plain_bytes}, whole deploy.yml (gate + backup + rehearsal on "
+          f"the restored backup + migrate + smoke) {deploy_bytes} ({deploy_bytes / plain_bytes:.2f} x)")
+    # The migrations' own DDL and bookkeeping, plus the deploy's lock row and journal; the gate, the backup and
+    # its verification, and the rehearsal on the restored backup add nothing.
     assert deploy_bytes <= 2 * plain_bytes + 16384, (plain_bytes, deploy_bytes)
     assert database_names(admin) == databases  # no database was created on production's server
-    assert rehearsal_dirs() == []
+    assert set(rehearsal_dirs()) <= servers  # the gate's and the deploy's rehearsal servers are gone
 
 
 HOSTILE = {
