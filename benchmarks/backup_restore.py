@@ -6,7 +6,10 @@ migrations applied), then times, as the deploy account (credentials in an option
   1. a bare ``mariadb-dump`` with the backup's options into an uncompressed file;
   2. our backup (schemagate.mysql.backup's take step: dump + gzip + sha256 + manifest figures); target <= 1.5x (1);
   3. our verification restore (parallel, from the .sql.gz) and the comparison with the manifest;
-  4. piping the bare dump into the ``mariadb`` client; our restore must be faster.
+  4. piping the bare dump into the ``mariadb`` client; our restore must be faster;
+  5. what deploy.yml does: our backup restored on an embedded rehearsal server while the dump is written
+     (``take_verified_backup``), against the bare dump plus piping it into the client on that same server;
+     target <= 0.55x (the same on production's own server, into a scratch database, is printed too).
 With --level0 it also times our backup with compress_level 0. Each step reports wall seconds and
 CPU seconds (server + client tools + this process), since on a shared machine wall time also
 measures the neighbours. Prints a table and drops every database and file it made.
@@ -24,6 +27,9 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.common import REPO, build_production, deploy_params, size_mb, start_sandbox, timed  # noqa: E402
+
+from plugins.module_utils.core.connection import ConnectionParams  # noqa: E402
+from plugins.module_utils.sandbox import sandbox  # noqa: E402
 
 from plugins.module_utils.backup import backup, dump_restore, dump_tool  # noqa: E402
 from plugins.module_utils.core.connection import connect  # noqa: E402
@@ -56,6 +62,11 @@ def main() -> int:
     conn = connect(params)
     server = detect_server(conn)
     work = tempfile.mkdtemp(prefix="schemagate-bench-")
+    rehearsal = sandbox.start_rehearsal(os.getpid())  # the embedded rehearsal server deploy.yml provides
+    rehearsal_cfg = sandbox.rehearsal_config(rehearsal["path"])
+    rehearsal_params = ConnectionParams(unix_socket=rehearsal["socket"], config_file=rehearsal["config_file"])
+    rehearsal_conn = connect(rehearsal_params)
+    verify_on = backup.VerifyServer(rehearsal_params, rehearsal_conn, detect_server(rehearsal_conn), other_server=True)
     try:
         if not args.reuse:
             build(cfg, args.scale)
@@ -74,6 +85,9 @@ def main() -> int:
             ("pipe", "piping the dump into the mariadb client", "reference"),
             ("restore", f"our restore ({args.workers} workers, from .sql.gz)", "< 1.00x pipe"),
             ("verification", "our verification (restore + compare)", ""),
+            ("pipe_rehearsal", "piping the dump into the mariadb client on the rehearsal server", "reference"),
+            ("streamed_rehearsal", "our backup verified on the rehearsal server while it is written", "<= 0.55x bare + pipe there"),
+            ("streamed_here", "our backup verified on production's server while it is written", ""),
         ]
         rows = {key: [] for key, _title, _target in steps}
         for run in range(1, args.repeat + 1):
@@ -106,6 +120,23 @@ def main() -> int:
             rows["pipe"].append(timed(cfg, client_pipe))
             with admin.cursor() as cur:
                 cur.execute(f"DROP DATABASE IF EXISTS `{PIPE_TARGET}`")
+
+            def client_pipe_rehearsal() -> None:
+                with rehearsal_conn.cursor() as cur:
+                    cur.execute(f"DROP DATABASE IF EXISTS `{DATABASE}`")
+                    cur.execute(f"CREATE DATABASE `{DATABASE}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+                client = shutil.which(server.client_tools[0]) or server.client_tools[0]
+                with open(bare_file, "rb") as dump:
+                    subprocess.run([client, f"--defaults-file={rehearsal['config_file']}", f"--socket={rehearsal['socket']}", DATABASE],
+                                   stdin=dump, env=env, check=True)
+                with rehearsal_conn.cursor() as cur:
+                    cur.execute(f"DROP DATABASE `{DATABASE}`")
+            rows["pipe_rehearsal"].append(timed(cfg, client_pipe_rehearsal, rehearsal_cfg))
+
+            def streamed(on, label: str) -> None:
+                backup.take_verified_backup(params, conn, server, DATABASE, backup_dir, label, verify_on=on, workers=args.workers)
+            rows["streamed_rehearsal"].append(timed(cfg, lambda: streamed(verify_on, f"bench{run}_streamed"), rehearsal_cfg))
+            rows["streamed_here"].append(timed(cfg, lambda: streamed(None, f"bench{run}_streamed_here")))
             print(
                 f"run {run}: dump {os.path.getsize(bare_file) / 2**20:,.0f} MB, ours {taken['manifest'].size_bytes / 2**20:,.0f} MB gzip; "
                 f"writes paused {taken['manifest'].consistency['writes_paused_ms']} ms; {verified['statements']['insert']} INSERT batches; "
@@ -114,7 +145,8 @@ def main() -> int:
             shutil.rmtree(backup_dir, ignore_errors=True)
         wall = {key: statistics.median(value[0] for value in values) for key, values in rows.items() if values}
         cpu = {key: statistics.median(value[1] for value in values) for key, values in rows.items() if values and values[0][1] is not None}
-        reference = {"bare": "bare", "backup": "bare", "backup0": "bare", "pipe": "pipe", "restore": "pipe", "verification": "pipe"}
+        reference = {"bare": "bare", "backup": "bare", "backup0": "bare", "pipe": "pipe", "restore": "pipe", "verification": "pipe",
+                     "pipe_rehearsal": "pipe_rehearsal", "streamed_rehearsal": "pipe_rehearsal", "streamed_here": "pipe"}
         print()
         print(f"| Step ({args.repeat} run(s), median) | Wall s | vs reference | CPU s | Target |")
         print("|---|---|---|---|---|")
@@ -123,8 +155,19 @@ def main() -> int:
                 ratio = wall[key] / wall[reference[key]]
                 cpu_text = f"{cpu[key]:.1f}" if key in cpu else "(in verification)"
                 print(f"| {title} | {wall[key]:.1f} | {ratio:.2f}x {reference[key]} | {cpu_text} | {target} |")
+        # Backup + verification against the bare tools doing the same two jobs one after the other.
+        sequence = (wall["backup"] + wall["verification"]) / (wall["bare"] + wall["pipe"])
+        print()
+        print(f"backup + verification, one after the other (as before): {sequence:.2f}x (bare dump + pipe into production's server)")
+        print(f"backup verified while it is written, on production's server: {wall['streamed_here'] / (wall['bare'] + wall['pipe']):.2f}x "
+              "(bare dump + pipe into production's server)")
+        print(f"backup verified while it is written, on the rehearsal server (deploy.yml): "
+              f"{wall['streamed_rehearsal'] / (wall['bare'] + wall['pipe_rehearsal']):.2f}x (bare dump + pipe into the rehearsal server); "
+              "target <= 0.55x")
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        rehearsal_conn.close()
+        sandbox.stop_rehearsal(rehearsal["path"])
         with admin.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS `{PIPE_TARGET}`")
             if not args.keep_database:
