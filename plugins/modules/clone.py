@@ -124,7 +124,7 @@ from ansible_collections.schemagate.mysql.plugins.module_utils.core.session impo
 from ansible_collections.schemagate.mysql.plugins.module_utils.gate.clone import clone_schema
 from ansible_collections.schemagate.mysql.plugins.module_utils.core.module_glue import (
     argument_spec, connection, run, server_facts, target_argument_spec, target_connection)
-from ansible_collections.schemagate.mysql.plugins.module_utils.gate.rehearsal import same_server
+from ansible_collections.schemagate.mysql.plugins.module_utils.core.session import same_server
 
 
 def main():

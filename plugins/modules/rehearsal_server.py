@@ -115,8 +115,9 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.schemagate.mysql.plugins.module_utils.core.errors import SchemagateError
 from ansible_collections.schemagate.mysql.plugins.module_utils.core.module_glue import (
     argument_spec, checks_result, connection, run, server_facts, target_argument_spec, target_connection)
+from ansible_collections.schemagate.mysql.plugins.module_utils.core.session import same_server
 from ansible_collections.schemagate.mysql.plugins.module_utils.gate.rehearsal import (
-    EMBEDDED, MODES, PRODUCTION_SERVER, SERVER, compare_servers, same_server)
+    EMBEDDED, MODES, PRODUCTION_SERVER, SERVER, compare_servers)
 from ansible_collections.schemagate.mysql.plugins.module_utils.sandbox import sandbox
 
 

@@ -44,6 +44,8 @@ _STATEMENT_KINDS = (
     ("forbidden", re.compile(r"^(?:USE\b|(?:CREATE|DROP)\s+(?:DATABASE|SCHEMA)\b|CHANGE\s+MASTER\b|RESET\b)", re.IGNORECASE)),
 )
 _OBJECT_KINDS = ("view", "trigger", "routine", "event", "drop_object")
+
+
 class BinaryReader(Protocol):  # pylint: disable=too-few-public-methods
     """Where a dump is read from: a decompressing file, or the dump's own output while it is written."""
 

@@ -11,7 +11,6 @@ from typing import List
 
 from ..core.checks import CheckResult
 from ..core.dialect import ServerInfo
-from ..core.session import same_server, server_identity  # noqa: F401  # re-exported: the modules import them from here
 
 EMBEDDED, SERVER, PRODUCTION_SERVER = "embedded", "server", "production_server"
 MODES = (EMBEDDED, SERVER, PRODUCTION_SERVER)
