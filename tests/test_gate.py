@@ -152,6 +152,7 @@ def broken_sets_gated(admin, server, sandbox_cfg, tmp_path_factory):
         drop_database(admin, mine["database"])
 
 
+@pytest.mark.slow  # one gate over a six-host inventory
 @pytest.mark.parametrize("case", sorted(BROKEN))
 def test_a_broken_migration_set_is_blocked_before_production_is_touched(admin, server, broken_sets_gated, case):
     result, flat, cases, _kept = broken_sets_gated

@@ -24,6 +24,9 @@ from plugins.module_utils.core.sql_script import split_statements
 from plugins.module_utils.migrate.migration_files import load_migrations
 from plugins.module_utils.migrate.runner import MigrationRunner, RunnerSettings
 
+# Each test is one ansible-playbook run over many hosts: the slow tier (./run test --all).
+pytestmark = pytest.mark.slow
+
 FIXTURES = os.path.join(REPO, "tests", "fixtures", "generic")
 APPS = ("library", "crm", "telemetry")
 # What each app's history table is (telemetry's files are golang-migrate's: schema_migrations).

@@ -206,6 +206,7 @@ def test_a_squashed_schema_artisan_would_load_with_the_password_on_argv_is_refus
 LARAVEL_VARS = {"schemagate_migrations_source": "laravel", "schemagate_laravel_app": APP}
 
 
+@pytest.mark.slow  # the gate, deploy.yml and rollback.yml, each by artisan
 def test_gate_passes_deploy_applies_and_rollback_yml_restores_with_artisan(
         admin, server, production, tmp_path, sandbox_cfg, connection_to):
     # Production as a Laravel app leaves it: Laravel's own table exists (so the lint can ask artisan for the SQL).
