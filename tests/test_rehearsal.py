@@ -176,3 +176,20 @@ def test_the_embedded_server_goes_when_its_controller_is_killed():
     finally:
         if os.path.exists(started["path"]):
             sandbox.stop_rehearsal(started["path"])
+
+
+def test_expectations_playbook_rehearses_on_the_rehearsal_server_and_only_reads_production(admin, server, production, tmp_path):
+    """playbooks/expectations.yml used to build its copy on production's server: now it is the gate's rehearsal server."""
+    databases, binlog, servers = database_names(admin), binlog_bytes(admin), set(rehearsal_dirs())
+    before = snapshot(admin, server, production)
+    rules = tmp_path / "expectations" / "app.yaml"
+    vars_file = tmp_path / "vars.json"
+    vars_file.write_text(json.dumps({"schemagate_database": production, "schemagate_expectations_file": str(rules)}))
+    result = playbook("playbooks/expectations.yml", extra_vars_file=str(vars_file))
+    flat = " ".join(result.stdout.split())
+    assert result.returncode == 0, flat[-3000:]
+    assert f"EXPECTATIONS {production}: 6 tables recorded" in flat
+    assert rules.is_file() and (tmp_path / "expectations" / f"{production}_schema.yaml").is_file()
+    assert binlog_bytes(admin) == binlog  # nothing written on production's server
+    assert database_names(admin) == databases and snapshot(admin, server, production) == before
+    assert set(rehearsal_dirs()) <= servers  # its embedded server is gone
