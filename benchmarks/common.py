@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import resource
 import sys
+import threading
 import time
 from typing import Any, Callable, Tuple
 
@@ -78,3 +79,54 @@ def timed(cfg: sandbox.SandboxConfig, action: Callable[[], Any], *others: sandbo
     started, server_before, own_before = time.perf_counter(), sum(map(server_cpu, servers)), own_cpu()
     action()
     return time.perf_counter() - started, sum(map(server_cpu, servers)) - server_before + own_cpu() - own_before
+
+
+class RehearsalServersCpu:
+    """CPU seconds of the embedded rehearsal servers started while it runs (they are not our children).
+
+    A thread reads /proc/<pid>/stat of every mariadbd/mysqld whose command line names a rehearsal
+    directory, every 0.2 s, and keeps each one's last figure: a server's last 0.2 s before it exits are lost.
+    Servers already running when it starts count from then on; on a shared machine another run's servers
+    started meanwhile count too.
+    """
+
+    def __init__(self) -> None:
+        self.seen: dict = {}
+        self._before: dict = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> "RehearsalServersCpu":
+        self._before = self._read()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def seconds(self) -> float:
+        return sum(value - self._before.get(pid, 0.0) for pid, value in self.seen.items())
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.2):
+            self.seen.update(self._read())
+
+    @staticmethod
+    def _read() -> dict:
+        tick, found = os.sysconf("SC_CLK_TCK"), {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                    cmdline = handle.read()
+                if sandbox.REHEARSAL_PREFIX.encode() not in cmdline or b"--datadir" not in cmdline:
+                    continue
+                with open(f"/proc/{entry}/stat", encoding="ascii") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone meanwhile
+            found[entry] = (int(fields[11]) + int(fields[12])) / tick
+        return found

@@ -7,10 +7,12 @@ after kill -9 the next run names the dead holder and `rollback.yml -e schemagate
 """
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
 import signal
+import tempfile
 
 from helpers import (
     MIGRATIONS_DIR,
@@ -27,7 +29,9 @@ from helpers import (
 )
 
 from plugins.module_utils.core.bookkeeping import LOCK_TABLE
+from plugins.module_utils.core.connection import ConnectionParams, MySQLError, connect
 from plugins.module_utils.deploy import deploy_lock
+from plugins.module_utils.sandbox import sandbox
 
 SLEEP = "SELECT SLEEP(300)"
 FIRST = "2025_10_01_060100_create_notification_configurations_table"
@@ -114,6 +118,43 @@ def test_sigint_before_any_migration_changed_production_leaves_it_untouched(admi
     assert report["interrupted"] == "SIGINT" and report["undone_by_runner"] == []
     assert app_fingerprint(admin, server, production) == before
     assert sleeping(admin, production) is None and lock_row(admin, production) is None
+
+
+def sleeping_on_a_rehearsal_server(database):
+    """Whether an embedded rehearsal server runs the fixture's SLEEP on ``database`` (the restored backup)."""
+    for root in glob.glob(os.path.join(tempfile.gettempdir(), sandbox.REHEARSAL_PREFIX + "*")):
+        try:
+            conn = connect(ConnectionParams(unix_socket=os.path.join(root, "mysqld.sock"), config_file=os.path.join(root, "admin.cnf")))
+        except (MySQLError, OSError):
+            continue  # starting, stopping, or not ours
+        try:
+            if processlist_id(conn, database, SLEEP) is not None:
+                return True
+        finally:
+            conn.close()
+    return False
+
+
+def test_sigint_during_the_rehearsal_on_the_restored_backup_leaves_production_untouched(admin, server, production, tmp_path, started_deploys):
+    before = app_fingerprint(admin, server, production)
+    migrations = slow_migrations(tmp_path, FIRST, first=True)
+    process, log = start_deploy(tmp_path, production, schemagate_migrations_dir=migrations, deploy_backup=True,
+                                schemagate_backup_dir=str(tmp_path / "backups"), **NO_GATE)
+    started_deploys.append(process)
+    assert wait_for(lambda: sleeping_on_a_rehearsal_server(production) or process.poll() is not None, attempts=3000)
+    assert process.poll() is None, log.read_text()[-3000:]
+    assert sleeping(admin, production) is None  # the slow statement runs on the restored copy, not on production
+    os.kill(process.pid, signal.SIGINT)
+    code, flat = finish_deploy(process, log)
+    assert code != 0, flat[-3000:]
+    assert f"so production was not migrated: Interrupted (SIGINT) during {FIRST}" in flat
+    assert f"INTERRUPTED (SIGINT): deploy of {production} stopped; production untouched" in flat
+    assert "TASK [migrate : Run migrate]" not in flat
+    report = deploy_report(tmp_path, production)
+    assert report["outcome"] == "interrupted before any migration; production untouched (verified unchanged)", report
+    assert report["rehearsal_on_restored"]["passed"] is False and report["backup"]["verified"] is True
+    assert app_fingerprint(admin, server, production) == before and lock_row(admin, production) is None
+    assert not sleeping_on_a_rehearsal_server(production)  # the deploy's rehearsal server went with it
 
 
 def test_a_lost_controller_makes_the_module_undo_its_run_and_leaves_a_dead_holder(admin, server, production, tmp_path, started_deploys):
