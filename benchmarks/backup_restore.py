@@ -62,7 +62,7 @@ def main() -> int:
     conn = connect(params)
     server = detect_server(conn)
     work = tempfile.mkdtemp(prefix="schemagate-bench-")
-    rehearsal = sandbox.start_rehearsal(os.getpid())  # the embedded rehearsal server deploy.yml provides
+    rehearsal = sandbox.start_rehearsal(os.getpid(), buffer_pool="1G")  # as deploy.yml provides it (deploy_rehearsal_buffer_pool)
     rehearsal_cfg = sandbox.rehearsal_config(rehearsal["path"])
     rehearsal_params = ConnectionParams(unix_socket=rehearsal["socket"], config_file=rehearsal["config_file"])
     rehearsal_conn = connect(rehearsal_params)
