@@ -30,6 +30,7 @@ from helpers import (
 
 from plugins.module_utils.core.bookkeeping import LOCK_TABLE
 from plugins.module_utils.core.connection import ConnectionParams, MySQLError, connect
+from plugins.module_utils.core.errors import SchemagateError
 from plugins.module_utils.deploy import deploy_lock
 from plugins.module_utils.sandbox import sandbox
 
@@ -125,8 +126,8 @@ def sleeping_on_a_rehearsal_server(database):
     for root in glob.glob(os.path.join(tempfile.gettempdir(), sandbox.REHEARSAL_PREFIX + "*")):
         try:
             conn = connect(ConnectionParams(unix_socket=os.path.join(root, "mysqld.sock"), config_file=os.path.join(root, "admin.cnf")))
-        except (MySQLError, OSError):
-            continue  # starting, stopping, or not ours
+        except (MySQLError, OSError, SchemagateError):
+            continue  # starting (no option file yet), stopping, or not ours
         try:
             if processlist_id(conn, database, SLEEP) is not None:
                 return True
