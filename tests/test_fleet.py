@@ -170,6 +170,20 @@ def second_server():
     watched.wait()
 
 
+def test_under_serial_each_batch_has_its_server_and_its_rehearsal(admin, sandbox_cfg, tenants, tmp_path):
+    """schemagate_gate_serial: 2 over four equal databases: two batches, one server and one rehearsal each."""
+    four = {h: tenants[h] for h in ("t01", "t02", "t03", "t04")}
+    inventory = write_inventory(tmp_path, sandbox_cfg, four)
+    result, flat = run(tmp_path, inventory, "playbooks/gate.yml", schemagate_gate_serial=2)
+    assert result.returncode == 0, flat[-3000:]
+    reports = gate_reports(tmp_path)
+    assert {h: r["run"]["fleet"]["representative"] for h, r in reports.items()} == {
+        "t01": "t01", "t02": "t01", "t03": "t03", "t04": "t03"}
+    paths = {r["run"]["rehearsal_server_path"] for r in reports.values()}
+    assert len(paths) == 2 and server_dirs(result.stdout) == paths
+    assert len(re.findall(r"PLAY \[Pre-deploy gate\]", result.stdout)) == 2
+
+
 def make_twin(admin, second_server, name):
     """``name`` on the second server: the sandbox's base tables, plus one column (another schema)."""
     other = connect(ConnectionParams(unix_socket=second_server["socket"], config_file=second_server["config_file"]))
@@ -266,6 +280,9 @@ def test_canary_then_batches(admin, server, sandbox_cfg, tenants, tmp_path):
     result, flat = run(tmp_path, inventory, "fleet.yml")
     assert result.returncode != 0, flat[-3000:]
     assert "GATE PASSED" in flat
+    assert task_hosts(result.stdout, "Apply the pending migrations to the rehearsal copy") == {"t01", host(EXTRA_COLUMN)}
+    health = task_output(result.stdout, "Ask the application whether it is healthy")
+    assert task_hosts(result.stdout, "Ask the application whether it is healthy") == {"t01"} and "Connection refused" in health
     for name, database in tenants.items():
         assert app_fingerprint(admin, server, database) == fingerprints[name], name
         assert pending_count(admin, database) == 6, name
