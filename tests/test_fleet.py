@@ -121,6 +121,7 @@ def test_twenty_databases_three_rehearsals_one_server(admin, server, sandbox_cfg
 
     reports = gate_reports(tmp_path)
     assert sorted(reports) == sorted(tenants)  # every host got a verdict
+    assert len({r["run"]["run_id"] for r in reports.values()}) == TENANTS  # one run id (reports/<run-id>/) each
     rehearsed = {name for name, r in reports.items() if not r["run"]["fleet"]["reused"]}
     groups = {r["run"]["fleet"]["group"] for r in reports.values()}
     assert rehearsed == {"t01", host(EXTRA_COLUMN), host(LEFTOVER_TABLE)}
@@ -242,6 +243,7 @@ def test_one_name_twice_on_one_staging_server_is_refused_in_one_line(
     result, flat = run(tmp_path, inventory, "playbooks/gate.yml")
     assert result.returncode != 0
     reports = gate_reports(tmp_path)
+    assert sorted(reports) == ["t01", "t02", "twin"], flat[-4000:]
     assert reports["t01"]["passed"] and reports["t02"]["passed"] and not reports["twin"]["passed"]
     assert reports["t02"]["run"]["fleet"]["representative"] == "t01"
     assert f"twin and t01 would both rehearse `{name}` on the same staging server" in flat
