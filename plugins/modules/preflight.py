@@ -72,11 +72,13 @@ checks:
 pending_migrations:
   description:
     - The pending migrations as the gate's fleet plan compares them (README, "Fleets"), in order.
-    - C(checksum) covers the up and the down; C(names_database) says whether a statement names the database.
+    - C(checksum) covers the up and the down; C(names_database) says whether a statement names the database,
+      C(server_wide) whether one acts on the whole server (users, grants, databases, globals).
   returned: always
   type: list
   elements: dict
-  sample: [{name: 2025_10_01_060100_create_notification_configurations_table, checksum: 3f2a..., names_database: false}]
+  sample: [{name: 2025_10_01_060100_create_notification_configurations_table, checksum: 3f2a..., names_database: false,
+           server_wide: false}]
 server:
   description: Flavour and version of the server.
   returned: always
