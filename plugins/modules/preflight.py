@@ -69,6 +69,16 @@ checks:
   returned: always
   type: list
   elements: dict
+pending_migrations:
+  description:
+    - The pending migrations as the gate's fleet plan compares them (README, "Fleets"), in order.
+    - C(checksum) covers the up and the down; C(names_database) says whether a statement names the database,
+      C(server_wide) whether one acts on the whole server (users, grants, databases, globals).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{name: 2025_10_01_060100_create_notification_configurations_table, checksum: 3f2a..., names_database: false,
+           server_wide: false}]
 server:
   description: Flavour and version of the server.
   returned: always
@@ -77,6 +87,7 @@ server:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.schemagate.mysql.plugins.module_utils.core.module_glue import argument_spec, checks_result, connection, run
+from ansible_collections.schemagate.mysql.plugins.module_utils.gate.fleet import describe_pending
 from ansible_collections.schemagate.mysql.plugins.module_utils.gate.preflight import DEPLOY_PRIVILEGES, GATE_PRIVILEGES, run_preflight
 from ansible_collections.schemagate.mysql.plugins.module_utils.migrate.options import MIGRATION_SET_ARGUMENT_SPEC, load_set
 from ansible_collections.schemagate.mysql.plugins.module_utils.migrate.runner import MigrationRunner
@@ -104,8 +115,9 @@ def preflight(module):
         results = run_preflight(
             conn, server, settings, migrations, params['long_transaction_seconds'], required, params['scratch_database'] or ''
         )
-        pending = [m.name for m in MigrationRunner(conn, settings, migrations).pending()]
-    return checks_result(results, server, pending=pending)
+        pending = MigrationRunner(conn, settings, migrations).pending()
+    return checks_result(results, server, pending=[m.name for m in pending],
+                         pending_migrations=describe_pending(pending, settings.database))
 
 
 if __name__ == '__main__':

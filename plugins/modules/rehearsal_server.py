@@ -24,6 +24,9 @@ description:
     reads production.
   - O(state=absent) stops the embedded server and deletes its directory; O(state=kept) leaves it running
     (for debugging, gate_keep_scratch) and tells its watchdog to leave it.
+  - For fleets (README, section Fleets), O(state=started) only starts an embedded server (production is not read),
+    once for the hosts that share it; each of them then runs O(state=present) with its O(path), which starts
+    nothing and compares production's server with it.
 author: schemagate contributors (@schemagate)
 extends_documentation_fragment:
   - schemagate.mysql.attributes
@@ -31,9 +34,12 @@ extends_documentation_fragment:
   - schemagate.mysql.target
 options:
   state:
-    description: V(present) provides the server, V(absent) tears an embedded one down, V(kept) leaves it running.
+    description:
+      - V(present) provides the server (with O(path), an embedded server already started) and compares it with
+        production's; V(started) only starts an embedded server; V(absent) tears an embedded one down, V(kept)
+        leaves it running.
     type: str
-    choices: [ present, absent, kept ]
+    choices: [ present, started, absent, kept ]
     default: present
   mode:
     description: Where the rehearsal happens.
@@ -41,7 +47,9 @@ options:
     choices: [ embedded, server, production_server ]
     default: embedded
   path:
-    description: The embedded server's directory, as O(state=present) returned it (with O(state=absent) or V(kept)).
+    description:
+      - The embedded server's directory, as O(state=present) or V(started) returned it (with O(state=absent) or
+        V(kept)); with O(state=present), the server there is used instead of starting one.
     type: path
   parent_dir:
     description: Where the embedded server's directory is created; the system's temporary directory by default.
@@ -67,6 +75,17 @@ EXAMPLES = r'''
     config_file: /etc/schemagate/gate.cnf
   register: rehearsal
 
+- name: Start one embedded server for the whole batch (a fleet)
+  schemagate.mysql.rehearsal_server:
+    state: started
+  run_once: true
+  register: shared
+
+- name: Compare each host's production with it
+  schemagate.mysql.rehearsal_server:
+    config_file: /etc/schemagate/gate.cnf
+    path: "{{ shared.path }}"
+
 - name: Tear it down
   schemagate.mysql.rehearsal_server:
     state: absent
@@ -89,7 +108,7 @@ path:
   type: str
 connection:
   description: How modules reach the embedded server (its socket and a 0600 option file; no password).
-  returned: with O(mode=embedded) and O(state=present)
+  returned: with O(mode=embedded) and O(state=present) or V(started)
   type: dict
   sample: {login_unix_socket: /tmp/sg-rehearsal-x1/mysqld.sock, config_file: /tmp/sg-rehearsal-x1/admin.cnf}
 passed:
@@ -109,13 +128,18 @@ production:
   description: Flavour and version of production's server.
   returned: with O(state=present)
   type: dict
+identity:
+  description: The rehearsal server's host name, port and data directory (what tells two servers apart).
+  returned: with O(state=present)
+  type: str
+  sample: "staging-db:3306:/var/lib/mysql/"
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.schemagate.mysql.plugins.module_utils.core.errors import SchemagateError
 from ansible_collections.schemagate.mysql.plugins.module_utils.core.module_glue import (
     argument_spec, checks_result, connection, run, server_facts, target_argument_spec, target_connection)
-from ansible_collections.schemagate.mysql.plugins.module_utils.core.session import same_server
+from ansible_collections.schemagate.mysql.plugins.module_utils.core.session import same_server, server_identity
 from ansible_collections.schemagate.mysql.plugins.module_utils.gate.rehearsal import (
     EMBEDDED, MODES, PRODUCTION_SERVER, SERVER, compare_servers)
 from ansible_collections.schemagate.mysql.plugins.module_utils.sandbox import sandbox
@@ -124,7 +148,7 @@ from ansible_collections.schemagate.mysql.plugins.module_utils.sandbox import sa
 def main():
     module = AnsibleModule(
         argument_spec=argument_spec(
-            state=dict(type='str', default='present', choices=['present', 'absent', 'kept']),
+            state=dict(type='str', default='present', choices=['present', 'started', 'absent', 'kept']),
             mode=dict(type='str', default=EMBEDDED, choices=list(MODES)),
             target=target_argument_spec(),
             path=dict(type='path'),
@@ -140,19 +164,23 @@ def main():
 
 def ensure(module):
     params = module.params
-    if params['state'] != 'present':
+    if params['state'] in ('absent', 'kept'):
         return sandbox.stop_rehearsal(params['path'], keep=params['state'] == 'kept')
     mode = params['mode']
+    if params['state'] == 'started':
+        if mode != EMBEDDED:
+            raise SchemagateError(f"state=started starts an embedded server; mode {mode} has nothing to start.")
+        started = start_embedded(params)
+        return dict(changed=True, mode=mode, path=started['path'], started=started,
+                    connection=dict(login_unix_socket=started['socket'], config_file=started['config_file']))
     if mode == SERVER and not params['target']:
         raise SchemagateError("schemagate_rehearsal_mode: server needs the staging server's connection "
                               "(schemagate_rehearsal_login_host, ... or schemagate_rehearsal_config_file).")
     extra = {}
+    shared = mode == EMBEDDED and bool(params['path'])  # started once for several hosts (state=started)
     if mode == EMBEDDED:
-        watch = params['watch_pid'] or sandbox.controller_pid()
-        if watch is None:
-            raise SchemagateError("Cannot find the ansible-playbook process to watch (no /proc?): set watch_pid.")
-        started = sandbox.start_rehearsal(watch, params['parent_dir'], params['buffer_pool'])
-        extra = dict(path=started['path'], started=started,
+        started = sandbox.attach_rehearsal(params['path']) if shared else start_embedded(params)
+        extra = dict(path=started['path'], started=started, shared=shared,
                      connection=dict(login_unix_socket=started['socket'], config_file=started['config_file']))
         module.params['target'] = dict(extra['connection'])
         where = f"private instance {started['path']}"
@@ -169,12 +197,20 @@ def ensure(module):
                         "The rehearsal server is production's own server: name a staging server, or opt in "
                         "explicitly with schemagate_rehearsal_mode: production_server.")
                 results = compare_servers(mode, production_server, rehearsal_server, where)
+                identity = ":".join(server_identity(rehearsal))
     except SchemagateError:
-        if mode == EMBEDDED:
+        if mode == EMBEDDED and not shared:
             sandbox.stop_rehearsal(extra['path'])
         raise
-    return checks_result(results, rehearsal_server, changed=mode == EMBEDDED, mode=mode,
-                         production=server_facts(production_server), **extra)
+    return checks_result(results, rehearsal_server, changed=mode == EMBEDDED and not shared, mode=mode,
+                         production=server_facts(production_server), identity=identity, **extra)
+
+
+def start_embedded(params):
+    watch = params['watch_pid'] or sandbox.controller_pid()
+    if watch is None:
+        raise SchemagateError("Cannot find the ansible-playbook process to watch (no /proc?): set watch_pid.")
+    return sandbox.start_rehearsal(watch, params['parent_dir'], params['buffer_pool'])
 
 
 if __name__ == '__main__':

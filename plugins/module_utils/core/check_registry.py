@@ -106,6 +106,9 @@ _DEFINITIONS: Tuple[CheckDefinition, ...] = (
                     "The rehearsal server runs production's major.minor version", _W),
     CheckDefinition("RH105", "rehearsal", "rehearsal off production's server",
                     "The rehearsal did not run on production's own server (an explicit opt-in)", _W),
+    CheckDefinition("RH106", "rehearsal", "verdict reused",
+                    "Fleets: the host's rehearsal was run once for every host of the batch with the same schema "
+                    "fingerprint, pending set and settings, by the host it names", _I),
     # seed: synthetic rows (gate/seeder.py)
     CheckDefinition("SD101", "seed", "seed rows", "FK-consistent synthetic rows generated, parents first"),
     # migrate: the pending migrations applied to the rehearsal copy (migrate/runner.py)

@@ -128,6 +128,10 @@ def summary_markdown(run: Mapping[str, Any], results: Sequence[CheckResult], wai
         if mode == "production_server":
             lines.append("- **WARNING: the rehearsal ran on production's own server** (schemagate_rehearsal_mode: "
                          "production_server, sql_log_bin=0)")
+    fleet = run.get("fleet") or {}
+    if fleet.get("reused"):
+        lines.append(f"- verdict reused from {_cell(str(fleet.get('representative', '')))}: same fingerprint and pending "
+                     "set (no rehearsal of its own; preflight and lint read this host's production)")
     lines += [
         "",
     ]

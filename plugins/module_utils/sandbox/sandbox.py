@@ -553,3 +553,13 @@ def stop_rehearsal(root: str, keep: bool = False) -> Dict[str, Any]:
         return {"changed": False, "path": root, "running": status(cfg)["running"], "kept": True}
     destroy(cfg)
     return {"changed": True, "path": root, "running": False}
+
+
+def attach_rehearsal(root: str) -> Dict[str, Any]:
+    """A rehearsal server started earlier (by another host of the same fleet batch): where to reach it."""
+    if not os.path.basename(root.rstrip("/")).startswith(REHEARSAL_PREFIX):
+        raise SchemagateError(f"Refusing {root!r}: not a rehearsal server's directory ({REHEARSAL_PREFIX}*).")
+    cfg = rehearsal_config(root)
+    if not os.path.isdir(root) or not _alive(_read_pid(cfg)):
+        raise SchemagateError(f"The shared rehearsal server {root} is not running (stopped, or its controller is gone).")
+    return {"path": root, "socket": cfg.socket, "config_file": cfg.admin_cnf, "pid": _read_pid(cfg), "seconds": 0.0}
